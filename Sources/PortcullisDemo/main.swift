@@ -1,0 +1,2 @@
+// Replaced by the demo upstream.
+print("portcullis-demo")
