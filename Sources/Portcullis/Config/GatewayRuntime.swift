@@ -1,0 +1,94 @@
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Everything the request path needs from one config, built once per (re)load and then only
+/// read: the token verifier, the route table, and per-route forwarding data precomputed so
+/// that no request repeats work that depends only on the config.
+///
+/// A reload builds a new runtime and swaps it in `RuntimeBox`; requests in flight keep the
+/// snapshot they started with.
+public final class GatewayRuntime: Sendable {
+    public let config: GatewayConfig
+    public let verifier: TokenVerifier
+    public let routeTable: RouteTable
+    let routes: [CompiledRoute]
+    let upstreams: [UpstreamTarget]
+    /// Lowercased names of every `forward_claims` header of every route: removed from every
+    /// incoming request so a client can never spoof them.
+    let claimHeaderNames: [[UInt8]]
+    let leewaySeconds: Int64
+
+    init(config: GatewayConfig, verifier: TokenVerifier) {
+        self.config = config
+        self.verifier = verifier
+        self.routeTable = RouteTable(routes: config.routes)
+        let upstreams = config.upstreams.map(UpstreamTarget.init)
+        self.upstreams = upstreams
+        self.routes = config.routes.map { route in
+            CompiledRoute(
+                settings: route,
+                upstreamIndex: upstreams.firstIndex { $0.settings.name == route.upstream } ?? 0,
+                tokenLocations: route.auth.kind == .refresh
+                    ? config.jwt.refreshToken.filter { if case .jsonBody = $0 { false } else { true } }
+                    : config.jwt.accessToken
+            )
+        }
+        var names: [[UInt8]] = []
+        for route in config.routes {
+            for forward in route.forwardClaims {
+                let name = Array(forward.header.lowercased().utf8)
+                if !names.contains(name) { names.append(name) }
+            }
+        }
+        self.claimHeaderNames = names
+        self.leewaySeconds = Int64(config.jwt.leeway.components.seconds)
+    }
+
+    /// Builds the runtime for a validated config; key material errors carry their positions.
+    public static func build(_ config: GatewayConfig) throws(ConfigErrors) -> GatewayRuntime {
+        let verifier = try TokenVerifier(settings: config.jwt)
+        var errors: [ConfigError] = []
+        for route in config.routes where config.upstream(named: route.upstream) == nil {
+            errors.append(ConfigError("undefined upstream '\(route.upstream)'", at: route.upstreamLocation))
+        }
+        guard errors.isEmpty else { throw ConfigErrors(errors) }
+        return GatewayRuntime(config: config, verifier: verifier)
+    }
+}
+
+/// A route with what the request path needs precomputed.
+struct CompiledRoute: Sendable {
+    var settings: RouteSettings
+    var upstreamIndex: Int
+    /// Where this route reads its credential (the refresh locations for `auth: refresh`).
+    var tokenLocations: [TokenLocation]
+}
+
+/// An upstream with its forwarding constants.
+struct UpstreamTarget: Sendable {
+    var settings: UpstreamSettings
+    /// `host:port` used as the pool key, so a reload that changes the address gets a new pool.
+    var poolKey: String
+
+    init(_ settings: UpstreamSettings) {
+        self.settings = settings
+        self.poolKey = "\(settings.name)|\(settings.scheme.rawValue)://\(settings.host):\(settings.port)"
+    }
+}
+
+/// The current runtime, swapped atomically on reload.
+public final class RuntimeBox: Sendable {
+    private let current: NIOLockedValueBox<GatewayRuntime>
+
+    public init(_ runtime: GatewayRuntime) {
+        self.current = NIOLockedValueBox(runtime)
+    }
+
+    public var runtime: GatewayRuntime {
+        current.withLockedValue { $0 }
+    }
+
+    public func replace(with runtime: GatewayRuntime) {
+        current.withLockedValue { $0 = runtime }
+    }
+}

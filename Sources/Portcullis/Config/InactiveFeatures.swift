@@ -1,0 +1,30 @@
+/// Config sections that validate today but whose behaviour arrives in later releases; `serve`
+/// logs one warning for each so an operator is never silently unprotected.
+public enum InactiveFeatures {
+    public static func warnings(for config: GatewayConfig) -> [String] {
+        var warnings: [String] = []
+        if config.presentSections.contains("blocklist") {
+            warnings.append("blocklist: validated, but revocation checks are not active yet (plugin host pending)")
+        }
+        if config.admin != nil {
+            warnings.append("admin: validated, but the admin listener is not active yet")
+        }
+        if config.presentSections.contains("logout"), config.logout != nil {
+            warnings.append("logout: validated, but /logout is not handled by the gateway yet")
+        }
+        if config.server.tls != nil {
+            warnings.append("server.tls: validated, but the listener serves plain HTTP until TLS support lands")
+        }
+        for issuer in config.jwt.issuers {
+            for key in issuer.keys {
+                if case .jwksURL(let url, _) = key.kind {
+                    warnings.append("jwt: jwks_url \(url) is not fetched yet; tokens that need it get 503 keys_unavailable")
+                }
+            }
+        }
+        for upstream in config.upstreams where upstream.scheme == .https {
+            warnings.append("upstreams.\(upstream.name): https upstreams are not supported yet; requests get 502")
+        }
+        return warnings
+    }
+}

@@ -1,0 +1,482 @@
+import Logging
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One client connection: reads request heads as bytes, decides (route, token, policy),
+/// forwards the request to a pooled upstream connection on the same event loop, and streams
+/// both bodies with backpressure. One exchange at a time; pipelined requests wait in
+/// `inbound` until the current response is complete.
+///
+/// Bound to its event loop; all upstream callbacks arrive on the same loop.
+final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDelegate {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private enum RequestBody {
+        case none
+        case contentLength(remaining: Int)
+        case chunked(ChunkedDecoder)
+        case done
+
+        var isComplete: Bool {
+            switch self {
+            case .none, .done: return true
+            case .contentLength, .chunked: return false
+            }
+        }
+    }
+
+    /// One request/response in flight.
+    private final class Exchange {
+        let head: RequestHead
+        let requestID: String
+        let runtime: GatewayRuntime
+        let route: CompiledRoute
+        let pool: UpstreamPool
+        var upstreamHead: ByteBuffer?
+        var body: RequestBody
+        var bodyBytes = 0
+        var upstream: UpstreamConnection?
+        var responseStarted = false
+        var closeAfterResponse = false
+
+        init(head: RequestHead, requestID: String, runtime: GatewayRuntime, route: CompiledRoute, pool: UpstreamPool, upstreamHead: ByteBuffer) {
+            self.head = head
+            self.requestID = requestID
+            self.runtime = runtime
+            self.route = route
+            self.pool = pool
+            self.upstreamHead = upstreamHead
+            switch head.framing {
+            case .none, .untilClose: body = .none
+            case .contentLength(let length): body = .contentLength(remaining: length)
+            case .chunked: body = .chunked(ChunkedDecoder())
+            }
+        }
+    }
+
+    private let loop: LoopContext
+    private let scheme: String
+    private var context: ChannelHandlerContext?
+    private var clientAddress = "unknown"
+    private var inbound: ByteBuffer?
+    private var scanner = HeadScanner()
+    private var exchange: Exchange?
+    private var closing = false
+    private var processing = false
+    private var readPending = false
+    private var upstreamNeedsFlush = false
+    private var headerTimer: Scheduled<Void>?
+    private var idleTimer: Scheduled<Void>?
+
+    init(loop: LoopContext, scheme: String) {
+        self.loop = loop
+        self.scheme = scheme
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        clientAddress = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        armHeaderTimer()
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        guard !closing else { return }
+        if inbound == nil {
+            inbound = bytes
+        } else {
+            inbound!.writeBuffer(&bytes)  // non-nil checked above
+        }
+        if exchange == nil {
+            idleTimer?.cancel()
+            idleTimer = nil
+            if headerTimer == nil { armHeaderTimer() }
+        }
+        process()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushUpstreamIfNeeded()
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        exchange?.upstream?.setReadPaused(!context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closing = true
+        headerTimer?.cancel()
+        idleTimer?.cancel()
+        if let exchange {
+            self.exchange = nil
+            exchange.upstream?.close()
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        closeConnection()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if holdReads {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    // MARK: Request side
+
+    /// Reads are held while a request is waiting for its upstream, while the upstream cannot
+    /// take more body bytes, and once the body is complete (pipelined requests wait).
+    private var holdReads: Bool {
+        guard let exchange else { return false }
+        guard !exchange.body.isComplete, let upstream = exchange.upstream else { return true }
+        return !upstream.isWritable
+    }
+
+    private func resumeReads() {
+        guard readPending, !holdReads, let context else { return }
+        readPending = false
+        context.read()
+    }
+
+    private func process() {
+        guard !processing else { return }
+        processing = true
+        defer {
+            processing = false
+            flushUpstreamIfNeeded()
+        }
+        while !closing {
+            if let exchange {
+                forwardBody(exchange)
+                return
+            }
+            guard var input = inbound, input.readableBytes > 0 else {
+                inbound = nil
+                return
+            }
+            // Tolerate empty lines before a request line (RFC 9112 section 2.2).
+            while input.readableBytes >= 2, input.getInteger(at: input.readerIndex, as: UInt16.self) == 0x0D0A {
+                input.moveReaderIndex(forwardBy: 2)
+            }
+            let limit = loop.runtimeBox.runtime.config.server.maxHeaderBytes
+            switch scanner.scan(input, limit: limit) {
+            case .needMore:
+                inbound = input
+                return
+            case .bareLineFeed:
+                inbound = nil
+                respond(.badRequest("Line endings must be CRLF."), requestID: nil, head: nil, close: true)
+                return
+            case .tooLarge:
+                inbound = nil
+                respond(.headersTooLarge, requestID: nil, head: nil, close: true)
+                return
+            case .complete(let length):
+                let headBytes = input.readSlice(length: length)!  // length <= readableBytes
+                inbound = input.readableBytes > 0 ? input : nil
+                scanner.reset()
+                headerTimer?.cancel()
+                headerTimer = nil
+                switch HeadParser.parseRequest(headBytes) {
+                case .failure(let error):
+                    inbound = nil
+                    respond(.badRequest("The request is malformed: \(error.reason)."), requestID: nil, head: nil, close: true)
+                    return
+                case .success(let head):
+                    start(head)
+                }
+            }
+        }
+    }
+
+    private func start(_ head: RequestHead) {
+        let runtime = loop.runtimeBox.runtime
+        let requestID = clientRequestID(head) ?? loop.makeRequestID()
+        switch RequestDecision.decide(head, runtime: runtime, cache: loop.tokenCache, now: Int64(time(nil))) {
+        case .reject(let error):
+            // A body we did not read would be taken for the next request: close instead of draining.
+            respond(error, requestID: requestID, head: head, close: !head.keepAlive || head.framing != .none)
+        case .forward(let plan):
+            guard let context else { return }
+            let route = runtime.routes[plan.routeIndex]
+            let target = runtime.upstreams[route.upstreamIndex]
+            let upstreamHead = HeadRewriter.upstreamRequest(
+                head, plan: plan, route: route, runtime: runtime, requestID: requestID,
+                clientAddress: clientAddress, scheme: scheme, logger: loop.logger, allocator: context.channel.allocator
+            )
+            let exchange = Exchange(
+                head: head, requestID: requestID, runtime: runtime, route: route,
+                pool: loop.pool(for: target), upstreamHead: upstreamHead
+            )
+            self.exchange = exchange
+            exchange.pool.acquire { [self] result in
+                self.leased(result, for: exchange)
+            }
+        }
+    }
+
+    private func leased(_ result: Result<UpstreamConnection, UpstreamFailure>, for exchange: Exchange) {
+        guard self.exchange === exchange, !closing else {
+            if case .success(let connection) = result { exchange.pool.release(connection) }
+            return
+        }
+        switch result {
+        case .failure(let failure):
+            upstreamFailed(failure)
+        case .success(let connection):
+            exchange.upstream = connection
+            let timeout = exchange.runtime.config.upstreams[exchange.route.upstreamIndex].timeout
+            connection.begin(delegate: self, requestIsHead: exchange.head.isHead, timeout: .init(timeout))
+            if let head = exchange.upstreamHead {
+                connection.write(head)
+                exchange.upstreamHead = nil
+                upstreamNeedsFlush = true
+            }
+            if exchange.head.expectsContinue, !exchange.body.isComplete, let context {
+                context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
+            }
+            connection.setReadPaused(!(context?.channel.isWritable ?? true))
+            process()
+            flushUpstreamIfNeeded()
+            resumeReads()
+        }
+    }
+
+    private func forwardBody(_ exchange: Exchange) {
+        guard let upstream = exchange.upstream, var input = inbound, input.readableBytes > 0 else { return }
+        defer { inbound = input.readableBytes > 0 ? input : nil }
+        switch exchange.body {
+        case .none, .done:
+            return
+        case .contentLength(let remaining):
+            let count = min(remaining, input.readableBytes)
+            upstream.write(input.readSlice(length: count)!)  // count <= readableBytes
+            exchange.body = remaining == count ? .done : .contentLength(remaining: remaining - count)
+            upstreamNeedsFlush = true
+        case .chunked(var decoder):
+            let maxBody = exchange.runtime.config.server.maxBodyBytes
+            while true {
+                let event: ChunkedDecoder.Event
+                do {
+                    event = try decoder.next(&input)
+                } catch {
+                    abortRequestBody(.badRequest("The chunked request body is malformed."))
+                    input.clear()
+                    return
+                }
+                switch event {
+                case .needMore:
+                    exchange.body = .chunked(decoder)
+                    return
+                case .end:
+                    upstream.write(ByteBuffer(staticString: "0\r\n\r\n"))
+                    exchange.body = .done
+                    upstreamNeedsFlush = true
+                    return
+                case .data(let slice):
+                    exchange.bodyBytes += slice.readableBytes
+                    if maxBody > 0, exchange.bodyBytes > maxBody {
+                        abortRequestBody(.payloadTooLarge)
+                        input.clear()
+                        return
+                    }
+                    // Re-framed with our own chunk headers: what reaches the upstream is clean.
+                    upstream.write(ByteBuffer(string: String(slice.readableBytes, radix: 16) + "\r\n"))
+                    upstream.write(slice)
+                    upstream.write(ByteBuffer(staticString: "\r\n"))
+                    upstreamNeedsFlush = true
+                }
+            }
+        }
+    }
+
+    /// A request body turned out bad after forwarding began: the upstream exchange is
+    /// abandoned; the client gets the error if no response has started, else a reset.
+    private func abortRequestBody(_ error: GatewayError) {
+        guard let exchange else { return }
+        self.exchange = nil
+        exchange.upstream?.close()
+        if exchange.responseStarted {
+            closeConnection()
+        } else {
+            respond(error, requestID: exchange.requestID, head: exchange.head, close: true)
+        }
+    }
+
+    private func flushUpstreamIfNeeded() {
+        guard upstreamNeedsFlush else { return }
+        upstreamNeedsFlush = false
+        exchange?.upstream?.flush()
+    }
+
+    // MARK: UpstreamResponseDelegate
+
+    func upstreamResponseHead(_ head: ResponseHead) {
+        guard let exchange, let context else { return }
+        if head.status < 200 {
+            // Our own 100 Continue was already sent when the client asked for one.
+            if head.status == 100 { return }
+        } else {
+            exchange.responseStarted = true
+            exchange.closeAfterResponse =
+                !exchange.head.keepAlive || head.framing == .untilClose || !exchange.body.isComplete
+        }
+        let bytes = HeadRewriter.clientResponse(
+            head, requestID: exchange.requestID, closeConnection: exchange.closeAfterResponse,
+            clientIsHTTP10: exchange.head.version == .http10, allocator: context.channel.allocator
+        )
+        context.write(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    func upstreamResponseBody(_ bytes: ByteBuffer) {
+        guard let context else { return }
+        context.write(wrapOutboundOut(bytes), promise: nil)
+        if !context.channel.isWritable { exchange?.upstream?.setReadPaused(true) }
+    }
+
+    func upstreamResponseFlush() {
+        context?.flush()
+    }
+
+    func upstreamResponseEnd(reusable: Bool) {
+        guard let exchange, let context else { return }
+        self.exchange = nil
+        if let upstream = exchange.upstream {
+            if reusable && exchange.body.isComplete {
+                exchange.pool.release(upstream)
+            } else {
+                upstream.close()
+            }
+        }
+        if exchange.closeAfterResponse || !exchange.body.isComplete {
+            closing = true
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+                context.close(promise: nil)
+            }
+            return
+        }
+        context.flush()
+        afterExchange()
+    }
+
+    func upstreamFailed(_ failure: UpstreamFailure) {
+        guard let exchange else { return }
+        self.exchange = nil
+        exchange.upstream?.close()
+        if exchange.responseStarted {
+            closeConnection()
+            return
+        }
+        let error: GatewayError = failure == .timeout ? .gatewayTimeout : .badGateway
+        respond(error, requestID: exchange.requestID, head: exchange.head, close: !exchange.body.isComplete || !exchange.head.keepAlive)
+        if !closing { afterExchange() }
+    }
+
+    func upstreamWritabilityChanged(_ writable: Bool) {
+        if writable { resumeReads() }
+    }
+
+    // MARK: Responses and connection lifetime
+
+    /// Writes an error the gateway produced. With `close`, the connection closes after it.
+    private func respond(_ error: GatewayError, requestID: String?, head: RequestHead?, close: Bool) {
+        guard let context else { return }
+        let id = requestID ?? loop.makeRequestID()
+        let bytes = error.render(requestID: id, close: close, allocator: context.channel.allocator)
+        if close {
+            closing = true
+            inbound = nil
+            context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in
+                context.close(promise: nil)
+            }
+        } else {
+            context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+        }
+    }
+
+    /// Back to waiting for the next request on a kept-alive connection.
+    private func afterExchange() {
+        if inbound == nil {
+            armIdleTimer()
+        } else {
+            armHeaderTimer()
+            process()
+        }
+        resumeReads()
+    }
+
+    private func closeConnection() {
+        guard !closing else { return }
+        closing = true
+        context?.close(promise: nil)
+    }
+
+    private func armHeaderTimer() {
+        guard let context else { return }
+        headerTimer?.cancel()
+        let timeout = loop.runtimeBox.runtime.config.server.headerTimeout
+        headerTimer = context.eventLoop.scheduleTask(in: .init(timeout)) { [weak self] in
+            self?.headerTimedOut()
+        }
+    }
+
+    private func headerTimedOut() {
+        headerTimer = nil
+        guard exchange == nil, !closing else { return }
+        if let inbound, inbound.readableBytes > 0 {
+            respond(.requestTimeout, requestID: nil, head: nil, close: true)
+        } else {
+            closeConnection()
+        }
+    }
+
+    private func armIdleTimer() {
+        guard let context else { return }
+        idleTimer?.cancel()
+        let timeout = loop.runtimeBox.runtime.config.server.idleTimeout
+        idleTimer = context.eventLoop.scheduleTask(in: .init(timeout)) { [weak self] in
+            guard let self, self.exchange == nil, self.inbound == nil else { return }
+            self.closeConnection()
+        }
+    }
+
+    /// The client's `X-Request-Id` when it is 1-200 visible ASCII characters.
+    private func clientRequestID(_ head: RequestHead) -> String? {
+        guard let field = head.field(.xRequestID), (1...200).contains(field.value.count) else { return nil }
+        let ok = head.view(field.value).allSatisfy { $0 > 0x20 && $0 < 0x7F }
+        return ok ? head.string(field.value) : nil
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}
+
+@available(*, unavailable)
+extension ClientConnectionHandler: Sendable {}

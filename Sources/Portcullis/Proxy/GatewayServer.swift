@@ -1,0 +1,88 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// The gateway's client-facing listener: one `ClientConnectionHandler` per connection, one
+/// `LoopContext` (pools, token cache) per event loop.
+public final class GatewayServer: Sendable {
+    private let channel: Channel
+    private let contexts: [NIOLoopBound<LoopContext>]
+
+    /// The address actually bound (port 0 in the config gives an ephemeral port).
+    public var localAddress: SocketAddress? { channel.localAddress }
+    public var port: Int { channel.localAddress?.port ?? 0 }
+
+    private init(channel: Channel, contexts: [NIOLoopBound<LoopContext>]) {
+        self.channel = channel
+        self.contexts = contexts
+    }
+
+    /// Binds `server.listen` of the current runtime's config.
+    public static func start(
+        runtime runtimeBox: RuntimeBox, group: MultiThreadedEventLoopGroup, logger: Logger
+    ) async throws -> GatewayServer {
+        var contexts: [NIOLoopBound<LoopContext>] = []
+        for loop in group.makeIterator() {
+            let context = try await loop.submit {
+                NIOLoopBound(LoopContext(eventLoop: loop, runtimeBox: runtimeBox, logger: logger), eventLoop: loop)
+            }.get()
+            contexts.append(context)
+        }
+        let server = runtimeBox.runtime.config.server
+        let limit = ConnectionLimit(server.maxConnections)
+        let loopContexts = contexts
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                guard limit.admit() else {
+                    return channel.close()
+                }
+                channel.closeFuture.whenComplete { _ in limit.release() }
+                let loop = channel.eventLoop
+                // One context per loop of the group; the child's loop is always one of them.
+                let context = loopContexts.first { $0.eventLoop === loop }!.value
+                return loop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ClientConnectionHandler(loop: context, scheme: "http"))
+                }
+            }
+            .bind(host: server.listen.host, port: server.listen.port)
+            .get()
+        return GatewayServer(channel: channel, contexts: contexts)
+    }
+
+    /// Stops accepting; connections in flight are not waited for here.
+    public func close() async throws {
+        try await channel.close()
+        for context in contexts {
+            try await context.eventLoop.submit { context.value.closeIdleConnections() }.get()
+        }
+    }
+}
+
+/// Counts open client connections against `server.max_connections`.
+final class ConnectionLimit: Sendable {
+    private let open = Atomic<Int>(0)
+    private let limit: Int
+
+    init(_ limit: Int) {
+        self.limit = limit
+    }
+
+    /// Takes a slot, or returns false when the limit is reached.
+    func admit() -> Bool {
+        let count = open.add(1, ordering: .relaxed).newValue
+        if count > limit {
+            open.subtract(1, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    func release() {
+        open.subtract(1, ordering: .relaxed)
+    }
+}

@@ -1,0 +1,48 @@
+import Logging
+import NIOCore
+
+/// State owned by one event loop and shared by every client connection on it: upstream
+/// pools, the verified-token cache and the request-id generator. Never touched from another
+/// thread, so it needs no locks.
+final class LoopContext {
+    let eventLoop: EventLoop
+    let runtimeBox: RuntimeBox
+    let logger: Logger
+    let tokenCache = VerifiedTokenCache()
+    private var pools: [String: UpstreamPool] = [:]
+    private var random = SystemRandomNumberGenerator()
+
+    init(eventLoop: EventLoop, runtimeBox: RuntimeBox, logger: Logger) {
+        self.eventLoop = eventLoop
+        self.runtimeBox = runtimeBox
+        self.logger = logger
+    }
+
+    func pool(for target: UpstreamTarget) -> UpstreamPool {
+        if let pool = pools[target.poolKey] { return pool }
+        let pool = UpstreamPool(eventLoop: eventLoop, target: target)
+        pools[target.poolKey] = pool
+        return pool
+    }
+
+    /// 32 lowercase hex digits (128 random bits).
+    func makeRequestID() -> String {
+        let high = random.next() as UInt64
+        let low = random.next() as UInt64
+        return String(unsafeUninitializedCapacity: 32) { buffer in
+            let digits = Array("0123456789abcdef".utf8)
+            for index in 0..<16 {
+                buffer[index] = digits[Int((high >> (60 - 4 * UInt64(index))) & 0xF)]
+                buffer[16 + index] = digits[Int((low >> (60 - 4 * UInt64(index))) & 0xF)]
+            }
+            return 32
+        }
+    }
+
+    func closeIdleConnections() {
+        for pool in pools.values { pool.closeIdle() }
+    }
+}
+
+@available(*, unavailable)
+extension LoopContext: Sendable {}

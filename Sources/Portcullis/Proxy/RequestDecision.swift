@@ -1,0 +1,97 @@
+import NIOCore
+
+/// Where a request's credential was found, so `forward_token: false` can remove it.
+enum CredentialSource: Equatable, Sendable {
+    case header(lowercasedName: [UInt8])
+    case cookie(name: String)
+}
+
+/// What the gateway does with an authorized request.
+struct ForwardPlan: Sendable {
+    var routeIndex: Int
+    var upstreamPath: String
+    var token: VerifiedToken?
+    var credentialSource: CredentialSource?
+}
+
+/// The synchronous part of the decision for one request head, in SPEC order: path, route,
+/// token presence, verification, type, policy, body size. Pure: no channel, no I/O, so it is
+/// tested without sockets. (The revocation check comes after it and may be asynchronous.)
+enum RequestDecision {
+    enum Outcome {
+        case reject(GatewayError)
+        case forward(ForwardPlan)
+    }
+
+    static func decide(
+        _ head: RequestHead, runtime: GatewayRuntime, cache: VerifiedTokenCache?, now: Int64
+    ) -> Outcome {
+        guard let path = PathNormalizer.normalize(head.view(head.path)) else {
+            return .reject(.badRequest("The request path is not acceptable."))
+        }
+        let host = head.field(.host).map { Substring(head.string($0.value)) }
+        let method = Substring(head.string(head.method))
+        let routeIndex: Int
+        switch runtime.routeTable.match(path: path, host: host, method: method) {
+        case .notFound: return .reject(.notFound)
+        case .methodNotAllowed(let allow): return .reject(.methodNotAllowed(allow: allow))
+        case .route(let index): routeIndex = index
+        }
+        let route = runtime.routes[routeIndex]
+        let upstream = runtime.upstreams[route.upstreamIndex]
+        var plan = ForwardPlan(
+            routeIndex: routeIndex,
+            upstreamPath: RouteTable.upstreamPath(
+                for: route.settings, normalizedPath: path, basePath: upstream.settings.basePath
+            ),
+            token: nil, credentialSource: nil
+        )
+        let policy = route.settings.auth
+        if policy.kind != .none {
+            guard let (token, source) = credential(in: head, locations: route.tokenLocations) else {
+                return .reject(GatewayError(AuthFailure(code: .missingToken, message: "A bearer token is required."), tokenPresented: false))
+            }
+            let expected: TokenType = policy.kind == .refresh ? .refresh : .access
+            switch runtime.verifier.verify(token, expecting: expected, now: now, cache: cache) {
+            case .failure(let failure):
+                return .reject(GatewayError(failure, tokenPresented: true))
+            case .success(let verified):
+                if let failure = policy.authorize(verified) {
+                    return .reject(GatewayError(failure, tokenPresented: true))
+                }
+                plan.token = verified
+                plan.credentialSource = source
+            }
+        }
+        let maxBody = runtime.config.server.maxBodyBytes
+        if maxBody > 0, case .contentLength(let length) = head.framing, length > maxBody {
+            return .reject(.payloadTooLarge)
+        }
+        return .forward(plan)
+    }
+
+    /// The first credential found in `locations`, in order. A header that is present but
+    /// carries another scheme (e.g. `Basic`) counts as no token there.
+    static func credential(in head: RequestHead, locations: [TokenLocation]) -> (String, CredentialSource)? {
+        for location in locations {
+            switch location {
+            case .header(let name):
+                let lowercased = Array(name.lowercased().utf8)
+                guard let field = head.field(named: lowercased) else { continue }
+                let value = Substring(head.string(field.value))
+                let credential =
+                    lowercased == Array("authorization".utf8)
+                    ? CredentialParser.authorizationHeader(value) : CredentialParser.bareHeader(value)
+                if case .presented(let token) = credential { return (token, .header(lowercasedName: lowercased)) }
+            case .cookie(let name):
+                for field in head.fields where field.kind == .cookie {
+                    let credential = CredentialParser.cookie(named: name, in: Substring(head.string(field.value)))
+                    if case .presented(let token) = credential { return (token, .cookie(name: name)) }
+                }
+            case .jsonBody:
+                continue
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,268 @@
+import NIOCore
+
+/// Why an exchange with an upstream failed; also the `kind` label of upstream error metrics.
+enum UpstreamFailure: String, Error, Sendable {
+    case connect
+    case timeout
+    case reset
+    case `protocol`
+}
+
+/// Receives one response from an `UpstreamConnection`. Called on the connection's event
+/// loop, which is also the client connection's.
+protocol UpstreamResponseDelegate: AnyObject {
+    func upstreamResponseHead(_ head: ResponseHead)
+    func upstreamResponseBody(_ bytes: ByteBuffer)
+    func upstreamResponseFlush()
+    /// The response is complete; `reusable` when the connection may serve another request.
+    func upstreamResponseEnd(reusable: Bool)
+    func upstreamFailed(_ failure: UpstreamFailure)
+    func upstreamWritabilityChanged(_ writable: Bool)
+}
+
+/// One keep-alive connection to an upstream, leased to one exchange at a time by its
+/// `UpstreamPool`. Parses the response strictly enough to find its end (so the connection
+/// can be reused) and passes the bytes through unchanged; reads pause while the client
+/// cannot take more (backpressure both ways).
+final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private enum ResponseState {
+        /// Not leased, or request sent and no response byte yet.
+        case awaitingHead
+        case contentLength(remaining: Int)
+        case chunked(ChunkedDecoder)
+        case untilClose
+    }
+
+    private(set) var channel: Channel?
+    private var context: ChannelHandlerContext?
+    private weak var delegate: UpstreamResponseDelegate?
+    weak var pool: UpstreamPool?
+    private var state = ResponseState.awaitingHead
+    private var scanner = HeadScanner()
+    private var buffered: ByteBuffer?
+    private var requestIsHead = false
+    private var responseKeepAlive = true
+    private var readPaused = false
+    private var readPending = false
+    private var timeout: Scheduled<Void>?
+    private(set) var isClosed = false
+    private var leased = false
+    private let maxHeadBytes = 65536
+
+    var isWritable: Bool { channel?.isWritable ?? false }
+
+    // MARK: Leasing (called by the exchange on the shared event loop)
+
+    func begin(delegate: UpstreamResponseDelegate, requestIsHead: Bool, timeout: TimeAmount) {
+        self.delegate = delegate
+        self.requestIsHead = requestIsHead
+        self.state = .awaitingHead
+        self.leased = true
+        self.responseKeepAlive = true
+        self.readPaused = false
+        self.scanner.reset()
+        self.timeout = context?.eventLoop.scheduleTask(in: timeout) { [weak self] in
+            self?.fail(.timeout)
+        }
+        resumeReadIfPending()
+    }
+
+    func write(_ buffer: ByteBuffer) {
+        context?.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func flush() {
+        context?.flush()
+    }
+
+    /// Holds reads while the client is not writable.
+    func setReadPaused(_ paused: Bool) {
+        readPaused = paused
+        if !paused { resumeReadIfPending() }
+    }
+
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        delegate = nil
+        timeout?.cancel()
+        context?.close(promise: nil)
+    }
+
+    // MARK: ChannelHandler
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        self.channel = context.channel
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = unwrapInboundIn(data)
+        guard leased, delegate != nil else {
+            // Bytes nobody asked for (or after the exchange gave up): the connection is unusable.
+            close()
+            return
+        }
+        if buffered == nil {
+            buffered = bytes
+        } else {
+            var bytes = bytes
+            buffered!.writeBuffer(&bytes)  // non-nil checked above
+        }
+        process()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        delegate?.upstreamResponseFlush()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        delegate?.upstreamWritabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        isClosed = true
+        timeout?.cancel()
+        if leased, let delegate {
+            if case .untilClose = state {
+                leased = false
+                self.delegate = nil
+                delegate.upstreamResponseEnd(reusable: false)
+            } else {
+                self.delegate = nil
+                delegate.upstreamFailed(.reset)
+            }
+        }
+        pool?.connectionClosed(self)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        close()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if readPaused {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    private func resumeReadIfPending() {
+        guard readPending, !readPaused, let context else { return }
+        readPending = false
+        context.read()
+    }
+
+    // MARK: Response parsing
+
+    private func process() {
+        while var input = buffered, leased, let delegate {
+            buffered = nil
+            switch state {
+            case .awaitingHead:
+                switch scanner.scan(input, limit: maxHeadBytes) {
+                case .needMore:
+                    buffered = input
+                    return
+                case .bareLineFeed, .tooLarge:
+                    fail(.protocol)
+                    return
+                case .complete(let length):
+                    let headBytes = input.readSlice(length: length)!  // length <= readableBytes
+                    scanner.reset()
+                    switch HeadParser.parseResponse(headBytes, requestIsHead: requestIsHead) {
+                    case .failure:
+                        fail(.protocol)
+                        return
+                    case .success(let head):
+                        if head.status >= 100 && head.status < 200 {
+                            // Interim response: pass it on and wait for the final one.
+                            delegate.upstreamResponseHead(head)
+                        } else {
+                            timeout?.cancel()
+                            timeout = nil
+                            responseKeepAlive = head.keepAlive
+                            delegate.upstreamResponseHead(head)
+                            switch head.framing {
+                            case .none:
+                                buffered = input.readableBytes > 0 ? input : nil
+                                finish()
+                                return
+                            case .contentLength(let length): state = .contentLength(remaining: length)
+                            case .chunked: state = .chunked(ChunkedDecoder())
+                            case .untilClose: state = .untilClose
+                            }
+                        }
+                    }
+                }
+                if input.readableBytes > 0 { buffered = input }
+            case .contentLength(let remaining):
+                let count = min(remaining, input.readableBytes)
+                delegate.upstreamResponseBody(input.readSlice(length: count)!)  // count <= readableBytes
+                if remaining == count {
+                    buffered = input.readableBytes > 0 ? input : nil
+                    finish()
+                    return
+                }
+                state = .contentLength(remaining: remaining - count)
+            case .chunked(var decoder):
+                // Chunked bytes are passed through as received; the decoder only finds the end.
+                let start = input.readerIndex
+                var ended = false
+                do {
+                    loop: while true {
+                        switch try decoder.next(&input) {
+                        case .data: continue
+                        case .needMore: break loop
+                        case .end:
+                            ended = true
+                            break loop
+                        }
+                    }
+                } catch {
+                    fail(.protocol)
+                    return
+                }
+                let consumed = input.readerIndex - start
+                if consumed > 0 { delegate.upstreamResponseBody(input.getSlice(at: start, length: consumed)!) }
+                state = .chunked(decoder)
+                if ended {
+                    buffered = input.readableBytes > 0 ? input : nil
+                    finish()
+                    return
+                }
+            case .untilClose:
+                delegate.upstreamResponseBody(input)
+            }
+        }
+    }
+
+    private func finish() {
+        let reusable = responseKeepAlive && buffered == nil && !isClosed
+        leased = false
+        let delegate = self.delegate
+        self.delegate = nil
+        state = .awaitingHead
+        delegate?.upstreamResponseEnd(reusable: reusable)
+    }
+
+    private func fail(_ failure: UpstreamFailure) {
+        let delegate = self.delegate
+        close()
+        delegate?.upstreamFailed(failure)
+    }
+}
+
+@available(*, unavailable)
+extension UpstreamConnection: Sendable {}

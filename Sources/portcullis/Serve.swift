@@ -1,0 +1,92 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import Portcullis
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the gateway.")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        let runtime = try options.loadRuntime()
+        let config = runtime.config
+        let settings = config.log
+        LoggingSystem.bootstrap { label in
+            GatewayLogHandler(label: label, level: settings.level, format: settings.format)
+        }
+        let logger = Logger(label: "portcullis")
+        for warning in InactiveFeatures.warnings(for: config) {
+            logger.warning("\(warning)")
+        }
+        let threads = config.server.workers ?? System.coreCount
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let server: GatewayServer
+        do {
+            server = try await GatewayServer.start(runtime: RuntimeBox(runtime), group: group, logger: logger)
+        } catch {
+            logger.error("cannot listen on \(config.server.listen): \(error)")
+            try? await group.shutdownGracefully()
+            throw ExitCode(2)
+        }
+        logger.info(
+            "listening",
+            metadata: [
+                "portcullis.listen": "\(config.server.listen.host):\(server.port)",
+                "portcullis.workers": "\(threads)", "portcullis.routes": "\(config.routes.count)",
+            ]
+        )
+        let signal = await TerminationSignal.wait()
+        logger.info("shutting down", metadata: ["portcullis.signal": "\(signal)"])
+        try? await server.close()
+        try? await group.shutdownGracefully()
+    }
+}
+
+/// Waits for SIGINT or SIGTERM.
+enum TerminationSignal {
+    static func wait() async -> String {
+        await withCheckedContinuation { continuation in
+            let queue = DispatchQueue(label: "portcullis.signals")
+            let resumed = NIOLockedBox(false)
+            var sources: [DispatchSourceSignal] = []
+            for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
+                Foundation.signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+                source.setEventHandler {
+                    guard !resumed.swap(true) else { return }
+                    continuation.resume(returning: name)
+                }
+                source.resume()
+                sources.append(source)
+            }
+            SignalSources.keep(sources)
+        }
+    }
+}
+
+/// Keeps the dispatch sources alive for the life of the process.
+private enum SignalSources {
+    nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
+    static func keep(_ new: [DispatchSourceSignal]) { sources = new }
+}
+
+/// A tiny thread-safe flag.
+private final class NIOLockedBox: @unchecked Sendable {
+    // Guarded by `lock`; used only for the one-shot signal continuation.
+    private var value: Bool
+    private let lock = NSLock()
+
+    init(_ value: Bool) { self.value = value }
+
+    func swap(_ new: Bool) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        let old = value
+        value = new
+        return old
+    }
+}

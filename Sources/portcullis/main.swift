@@ -1,2 +1,0 @@
-// Replaced by the ArgumentParser command tree.
-print("portcullis")

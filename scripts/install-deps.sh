@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Debian packages the build and the tests need (run as root, or with sudo available).
+set -euo pipefail
+packages=(libsqlite3-dev libhiredis-dev redis-server curl openssl)
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+((${#missing[@]} == 0)) && exit 0
+SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO=sudo
+$SUDO apt-get update
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y "${missing[@]}"
