@@ -42,7 +42,7 @@ enum HeaderNames {
     }
 
     static func equalsLowercased(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>, _ lowercased: StaticString) -> Bool {
-        guard range.count == lowercased.utf8CodeUnitsCount else { return false }
+        guard range.count == lowercased.utf8CodeUnitCount else { return false }
         let expected = lowercased.utf8Start
         for offset in 0..<range.count where lower(raw[range.lowerBound + offset]) != expected[offset] {
             return false

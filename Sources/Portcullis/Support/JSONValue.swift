@@ -121,7 +121,7 @@ private struct JSONParser {
     }
 
     private mutating func consume(_ literal: StaticString) -> Bool {
-        let count = literal.utf8CodeUnitsCount
+        let count = literal.utf8CodeUnitCount
         guard bytes.count - index >= count else { return false }
         for offset in 0..<count where bytes[index + offset] != literal.utf8Start[offset] { return false }
         index += count
