@@ -1,0 +1,70 @@
+import Synchronization
+
+/// The keys of one issuer: those from local sources, fixed for the verifier's lifetime, plus a
+/// remote set (from `jwks_url`) that a fetcher replaces as a whole.
+///
+/// The remote set is an immutable ``KeyIndex`` swapped under a lock that is held only for the
+/// pointer copy. Every swap bumps the shared ``KeyGeneration`` so per-loop caches of verified
+/// tokens drop what a removed key had vouched for.
+final class IssuerKeySet: Sendable {
+    enum Selection {
+        case keys([VerificationKey])
+        /// The issuer has no key at all yet (its remote JWKS was never fetched).
+        case unavailable
+        case unknownKeyID
+        case noKeyForAlgorithm
+    }
+
+    let staticKeys: KeyIndex
+    /// Whether a `jwks_url` source feeds this issuer.
+    let hasRemoteSource: Bool
+    private let remote: Mutex<KeyIndex?>
+    private let generation: KeyGeneration
+
+    init(staticKeys: [VerificationKey], hasRemoteSource: Bool, generation: KeyGeneration) {
+        self.staticKeys = KeyIndex(staticKeys)
+        self.hasRemoteSource = hasRemoteSource
+        self.remote = Mutex(nil)
+        self.generation = generation
+    }
+
+    /// The current remote set; `nil` until the first successful fetch.
+    var remoteKeys: KeyIndex? { hasRemoteSource ? remote.withLock { $0 } : nil }
+
+    /// Whether any key can be had now (readiness).
+    var hasKeys: Bool { !staticKeys.isEmpty || !(remoteKeys?.isEmpty ?? true) }
+
+    /// Replaces the remote set (a later JWKS fetch calls this) and invalidates cached verdicts.
+    func replaceRemoteKeys(_ keys: [VerificationKey]) {
+        let index = KeyIndex(keys)
+        remote.withLock { $0 = index }
+        generation.bump()
+    }
+
+    /// The keys to try for a token: by `kid` when it has one, else every key fitting the algorithm.
+    func select(keyID: String?, algorithm: JWTAlgorithm) -> Selection {
+        let remote = remoteKeys
+        if staticKeys.isEmpty, remote?.isEmpty ?? true { return .unavailable }
+        var candidates: [VerificationKey]
+        if let keyID {
+            let named = staticKeys.keys(withID: keyID)
+            let remoteNamed = remote?.keys(withID: keyID)
+            guard named != nil || remoteNamed != nil else { return .unknownKeyID }
+            candidates = (named ?? []) + (remoteNamed ?? [])
+            candidates.removeAll { !$0.supports(algorithm) }
+        } else {
+            candidates = staticKeys.keys(for: algorithm)
+            if let remote { candidates += remote.keys(for: algorithm) }
+        }
+        return candidates.isEmpty ? .noKeyForAlgorithm : .keys(candidates)
+    }
+}
+
+/// A counter that changes whenever any issuer's remote key set is replaced.
+final class KeyGeneration: Sendable {
+    private let value = Atomic<UInt64>(0)
+
+    var current: UInt64 { value.load(ordering: .acquiring) }
+
+    func bump() { value.add(1, ordering: .releasing) }
+}
