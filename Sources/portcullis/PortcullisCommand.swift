@@ -49,10 +49,12 @@ struct ConfigOptions: ParsableArguments {
 
     /// Loads and builds the runtime, or prints every error as FILE:LINE:COLUMN and exits 1.
     func loadRuntime() throws -> GatewayRuntime {
-        do {
-            let config = try ConfigLoader.load(file: configPath)
-            return try GatewayRuntime.build(config)
-        } catch let errors as ConfigErrors {
+        let result: Result<GatewayRuntime, ConfigErrors> = Result { () throws(ConfigErrors) in
+            try GatewayRuntime.build(ConfigLoader.load(file: configPath))
+        }
+        switch result {
+        case .success(let runtime): return runtime
+        case .failure(let errors):
             for error in errors.errors { printError(error.description) }
             throw ExitCode(1)
         }

@@ -40,16 +40,20 @@ struct Token: ParsableCommand {
             let value = String(claim[claim.index(after: equals)...])
             extra[String(claim[..<equals])] = JSONValue.parse(Array(value.utf8)) ?? .string(value)
         }
-        let config: GatewayConfig
-        let minter: TokenMinter
-        do {
-            config = try ConfigLoader.load(file: options.configPath)
-            minter = try TokenMinter(settings: config.jwt)
-        } catch let errors as ConfigErrors {
+        let minter = try makeMinter()
+        let now = Int64(Date().timeIntervalSince1970)
+        print(minter.mint(subject: sub, type: tokenType, ttl: lifetime, extraClaims: extra, now: now))
+    }
+
+    private func makeMinter() throws -> TokenMinter {
+        let result: Result<TokenMinter, ConfigErrors> = Result { () throws(ConfigErrors) in
+            try TokenMinter(settings: ConfigLoader.load(file: options.configPath).jwt)
+        }
+        switch result {
+        case .success(let minter): return minter
+        case .failure(let errors):
             for error in errors.errors { printError(error.description) }
             throw ExitCode(1)
         }
-        let now = Int64(Date().timeIntervalSince1970)
-        print(minter.mint(subject: sub, type: tokenType, ttl: lifetime, extraClaims: extra, now: now))
     }
 }

@@ -288,7 +288,8 @@ struct ProxyIntegrationTests {
             #expect(JSONValue.parse(response.body)?["error"] == "payload_too_large")
             let chunked = try await RawHTTPClient.connect(port: gateway.port)
             try await chunked.send("POST /public HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n")
-            try await chunked.sendPattern(count: 5000, chunked: true)
+            // The gateway may close before the client finished writing; the answer is what counts.
+            try? await chunked.sendPattern(count: 5000, chunked: true)
             #expect(try await chunked.response().status == 413)
             _ = upstream
         }

@@ -150,7 +150,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     /// Reads are held while a request is waiting for its upstream, while the upstream cannot
     /// take more body bytes, and once the body is complete (pipelined requests wait).
     private var holdReads: Bool {
-        guard let exchange else { return false }
+        guard !closing, let exchange else { return false }
         guard !exchange.body.isComplete, let upstream = exchange.upstream else { return true }
         return !upstream.isWritable
     }
@@ -248,8 +248,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
             upstreamFailed(failure)
         case .success(let connection):
             exchange.upstream = connection
-            let timeout = exchange.runtime.config.upstreams[exchange.route.upstreamIndex].timeout
-            connection.begin(delegate: self, requestIsHead: exchange.head.isHead, timeout: .init(timeout))
+            connection.begin(delegate: self, requestIsHead: exchange.head.isHead)
             if let head = exchange.upstreamHead {
                 connection.write(head)
                 exchange.upstreamHead = nil
@@ -327,9 +326,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     }
 
     private func flushUpstreamIfNeeded() {
-        guard upstreamNeedsFlush else { return }
+        guard upstreamNeedsFlush, let exchange, let upstream = exchange.upstream else { return }
         upstreamNeedsFlush = false
-        exchange?.upstream?.flush()
+        upstream.flush()
+        if exchange.body.isComplete {
+            upstream.armResponseTimeout(.init(exchange.runtime.config.upstreams[exchange.route.upstreamIndex].timeout))
+        }
     }
 
     // MARK: UpstreamResponseDelegate
@@ -372,10 +374,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
             }
         }
         if exchange.closeAfterResponse || !exchange.body.isComplete {
-            closing = true
-            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
-                context.close(promise: nil)
-            }
+            writeAndLinger(nil)
             return
         }
         context.flush()
@@ -407,11 +406,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
         let id = requestID ?? loop.makeRequestID()
         let bytes = error.render(requestID: id, close: close, allocator: context.channel.allocator)
         if close {
-            closing = true
-            inbound = nil
-            context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in
-                context.close(promise: nil)
-            }
+            writeAndLinger(bytes)
         } else {
             context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
         }
@@ -428,6 +423,28 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
         resumeReads()
     }
 
+    /// Sends what is left, then half-closes and keeps reading (discarding) until the client
+    /// closes or 2 s pass. Closing with unread client bytes would make the kernel send a
+    /// reset that can destroy the response before the client reads it (nginx's lingering close).
+    private func writeAndLinger(_ bytes: ByteBuffer?) {
+        guard let context, !closing else { return }
+        closing = true
+        inbound = nil
+        headerTimer?.cancel()
+        idleTimer?.cancel()
+        let loop = context.eventLoop
+        let written = loop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(bytes ?? context.channel.allocator.buffer(capacity: 0)), promise: written)
+        written.futureResult.assumeIsolated().whenComplete { [weak self] _ in
+            guard let self, let context = self.context else { return }
+            let halfClosed = loop.makePromise(of: Void.self)
+            context.close(mode: .output, promise: halfClosed)
+            halfClosed.futureResult.assumeIsolated().whenFailure { _ in context.close(promise: nil) }
+            loop.assumeIsolated().scheduleTask(in: .seconds(2)) { context.close(promise: nil) }
+            self.resumeReads()
+        }
+    }
+
     private func closeConnection() {
         guard !closing else { return }
         closing = true
@@ -438,7 +455,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
         guard let context else { return }
         headerTimer?.cancel()
         let timeout = loop.runtimeBox.runtime.config.server.headerTimeout
-        headerTimer = context.eventLoop.scheduleTask(in: .init(timeout)) { [weak self] in
+        headerTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .init(timeout)) { [weak self] in
             self?.headerTimedOut()
         }
     }
@@ -457,7 +474,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
         guard let context else { return }
         idleTimer?.cancel()
         let timeout = loop.runtimeBox.runtime.config.server.idleTimeout
-        idleTimer = context.eventLoop.scheduleTask(in: .init(timeout)) { [weak self] in
+        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .init(timeout)) { [weak self] in
             guard let self, self.exchange == nil, self.inbound == nil else { return }
             self.closeConnection()
         }

@@ -49,7 +49,7 @@ enum RequestDecision {
         let policy = route.settings.auth
         if policy.kind != .none {
             guard let (token, source) = credential(in: head, locations: route.tokenLocations) else {
-                return .reject(GatewayError(AuthFailure(code: .missingToken, message: "A bearer token is required."), tokenPresented: false))
+                return .reject(GatewayError(AuthFailure(.missingToken, "A bearer token is required."), tokenPresented: false))
             }
             let expected: TokenType = policy.kind == .refresh ? .refresh : .access
             switch runtime.verifier.verify(token, expecting: expected, now: now, cache: cache) {

@@ -57,7 +57,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: Leasing (called by the exchange on the shared event loop)
 
-    func begin(delegate: UpstreamResponseDelegate, requestIsHead: Bool, timeout: TimeAmount) {
+    func begin(delegate: UpstreamResponseDelegate, requestIsHead: Bool) {
         self.delegate = delegate
         self.requestIsHead = requestIsHead
         self.state = .awaitingHead
@@ -65,10 +65,16 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
         self.responseKeepAlive = true
         self.readPaused = false
         self.scanner.reset()
-        self.timeout = context?.eventLoop.scheduleTask(in: timeout) { [weak self] in
+        resumeReadIfPending()
+    }
+
+    /// Starts the `timeout` for the response head; called once the whole request was sent,
+    /// so a slow client upload never counts against the upstream.
+    func armResponseTimeout(_ timeout: TimeAmount) {
+        guard leased, case .awaitingHead = state, self.timeout == nil else { return }
+        self.timeout = context?.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
             self?.fail(.timeout)
         }
-        resumeReadIfPending()
     }
 
     func write(_ buffer: ByteBuffer) {
@@ -88,6 +94,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
     func close() {
         guard !isClosed else { return }
         isClosed = true
+        leased = false
         delegate = nil
         timeout?.cancel()
         context?.close(promise: nil)

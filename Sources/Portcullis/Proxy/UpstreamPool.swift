@@ -70,13 +70,13 @@ final class UpstreamPool {
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.autoRead, value: true)
-            .channelInitializer { channel in
+            .channelInitializer { [connection = NIOLoopBound(connection, eventLoop: eventLoop)] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(connection)
+                    try channel.pipeline.syncOperations.addHandler(connection.value)
                 }
             }
             .connect(host: settings.host, port: settings.port)
-        future.whenComplete { [weak self] result in
+        future.assumeIsolated().whenComplete { [weak self] result in
             switch result {
             case .success:
                 lease(.success(connection))
