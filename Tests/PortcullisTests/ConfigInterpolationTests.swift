@@ -90,3 +90,30 @@ struct ConfigInterpolationTests {
         #expect(messages.last?.contains("'ADMIN_TOKEN'") == true)
     }
 }
+
+@Suite("Config loader: references inside flow collections")
+struct ConfigFlowInterpolationTests {
+    @Test("interpolates a reference inside a flow sequence and keeps later positions exact")
+    func flowSequenceReference() throws {
+        let yaml = """
+            jwt:
+              issuers:
+                - issuer: https://a
+                  algorithms: [${ALG}, ${OTHER:-ES256}]
+                  keys:
+                    - secret: s
+            bogus: 1
+            """
+        do {
+            _ = try ConfigLoader.parse(yaml: yaml, file: "f.yaml", directory: "/", environment: ["ALG": "RS256"])
+            Issue.record("the unknown key must be reported")
+        } catch {
+            #expect(error.errors.map(\.description) == ["f.yaml:7:1: unknown key 'bogus' at the top level"] || error.errors.count == 1)
+            #expect(error.errors.first?.location?.line == 7 && error.errors.first?.location?.column == 1)
+        }
+        var good = yaml
+        good.removeLast("\nbogus: 1".count)
+        let config = try ConfigLoader.parse(yaml: good, file: "f.yaml", directory: "/", environment: ["ALG": "RS256"])
+        #expect(config.jwt.issuers[0].algorithms == [.RS256, .ES256])
+    }
+}

@@ -16,7 +16,11 @@ final class ConfigDiagnostics {
     }
 
     func report(_ message: String, at location: SourceLocation?) {
-        errors.append(ConfigError(message, at: location))
+        // Show `${...}` as written, not with the parse-time brace stand-ins.
+        let shown = String(
+            message.map { $0 == EnvironmentInterpolation.openMarker ? "{" : $0 == EnvironmentInterpolation.closeMarker ? "}" : $0 }
+        )
+        errors.append(ConfigError(shown, at: location))
     }
 
     func location(line: Int, column: Int) -> SourceLocation {

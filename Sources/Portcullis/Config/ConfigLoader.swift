@@ -52,7 +52,8 @@ public enum ConfigLoader {
     }
 
     private static func decode(_ yaml: String, diagnostics: ConfigDiagnostics) -> GatewayConfig? {
-        guard let root = ConfigYAMLSyntax.compose(yaml, diagnostics: diagnostics) else { return nil }
+        let protected = EnvironmentInterpolation.protectReferences(in: yaml)
+        guard let root = ConfigYAMLSyntax.compose(protected, diagnostics: diagnostics) else { return nil }
         let document = ConfigNode(yaml: root, path: "", diagnostics: diagnostics)
         if document.isNull {
             diagnostics.report("the config is empty", at: document.location)

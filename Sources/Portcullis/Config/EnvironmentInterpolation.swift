@@ -14,6 +14,39 @@ enum EnvironmentInterpolation {
         case invalidName(String)
     }
 
+    /// Stand-ins for the braces of a `${...}` reference while the YAML is parsed.
+    static let openMarker: Character = "\u{E000}"
+    static let closeMarker: Character = "\u{E001}"
+
+    /// Replaces the braces of every `${...}` in the raw file with private-use characters, so a
+    /// reference inside a flow collection (`algorithms: [${ALG}]`) is not read as a YAML flow
+    /// mapping. One scalar for one scalar: the columns libYAML reports do not move.
+    static func protectReferences(in yaml: String) -> String {
+        guard yaml.contains("${") else { return yaml }
+        var output = String.UnicodeScalarView()
+        let scalars = Array(yaml.unicodeScalars)
+        var index = 0
+        while index < scalars.count {
+            let scalar = scalars[index]
+            if scalar == "$", index + 1 < scalars.count, scalars[index + 1] == "$" {
+                output.append(contentsOf: ["$", "$"])
+                index += 2
+            } else if scalar == "$", index + 1 < scalars.count, scalars[index + 1] == "{",
+                let close = scalars[(index + 2)...].firstIndex(where: { $0 == "}" || $0 == "\n" }), scalars[close] == "}"
+            {
+                output.append("$")
+                output.append(openMarker.unicodeScalars.first!)  // a one-scalar Character
+                output.append(contentsOf: scalars[(index + 2)..<close])
+                output.append(closeMarker.unicodeScalars.first!)  // a one-scalar Character
+                index = close + 1
+            } else {
+                output.append(scalar)
+                index += 1
+            }
+        }
+        return String(output)
+    }
+
     /// Returns `text` with every reference replaced from `environment`.
     static func expand(_ text: String, environment: [String: String]) -> Result<String, Failure> {
         guard text.contains("$") else { return .success(text) }
@@ -25,8 +58,9 @@ enum EnvironmentInterpolation {
             if next < rest.endIndex, rest[next] == "$" {
                 output += "$"
                 rest = rest[rest.index(after: next)...]
-            } else if next < rest.endIndex, rest[next] == "{" {
-                guard let close = rest[next...].firstIndex(of: "}") else { return .failure(.unterminated) }
+            } else if next < rest.endIndex, rest[next] == "{" || rest[next] == openMarker {
+                let closing: Character = rest[next] == "{" ? "}" : closeMarker
+                guard let close = rest[next...].firstIndex(of: closing) else { return .failure(.unterminated) }
                 let body = rest[rest.index(after: next)..<close]
                 switch substitute(body, environment: environment) {
                 case .success(let value): output += value
