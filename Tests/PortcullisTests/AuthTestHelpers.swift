@@ -9,6 +9,7 @@ enum TestKeys {
     // Generation only fails on an internal BoringSSL error; a crash is the right test outcome.
     static let rsa = try! _RSA.Signing.PrivateKey(keySize: .bits2048)
     static let rsaOther = try! _RSA.Signing.PrivateKey(keySize: .bits2048)
+    static let rsaUnlisted = try! _RSA.Signing.PrivateKey(keySize: .bits2048)
     static let p256 = P256.Signing.PrivateKey()
     static let p256Other = P256.Signing.PrivateKey()
     static let p384 = P384.Signing.PrivateKey()

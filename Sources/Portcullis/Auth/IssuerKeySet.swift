@@ -41,20 +41,19 @@ final class IssuerKeySet: Sendable {
         generation.bump()
     }
 
-    /// The keys to try for a token: by `kid` when it has one, else every key fitting the algorithm.
+    /// The keys to try for a token, in order (SPEC section 2: "tried by `kid`, then all of
+    /// them"): the keys named by its `kid` first, then every other key fitting the algorithm,
+    /// so a secret or PEM key without a `kid` still verifies a token that carries one.
     func select(keyID: String?, algorithm: JWTAlgorithm) -> Selection {
         let remote = remoteKeys
         if staticKeys.isEmpty, remote?.isEmpty ?? true { return .unavailable }
-        var candidates: [VerificationKey]
+        var candidates = staticKeys.keys(for: algorithm)
+        if let remote { candidates += remote.keys(for: algorithm) }
         if let keyID {
-            let named = staticKeys.keys(withID: keyID)
-            let remoteNamed = remote?.keys(withID: keyID)
-            guard named != nil || remoteNamed != nil else { return .unknownKeyID }
-            candidates = (named ?? []) + (remoteNamed ?? [])
-            candidates.removeAll { !$0.supports(algorithm) }
-        } else {
-            candidates = staticKeys.keys(for: algorithm)
-            if let remote { candidates += remote.keys(for: algorithm) }
+            let named = candidates.filter { $0.keyID == keyID }
+            let others = candidates.filter { $0.keyID != keyID }
+            if named.isEmpty && others.isEmpty { return .unknownKeyID }
+            candidates = named + others
         }
         return candidates.isEmpty ? .noKeyForAlgorithm : .keys(candidates)
     }
