@@ -28,9 +28,9 @@ public final class GatewayRuntime: Sendable {
             CompiledRoute(
                 settings: route,
                 upstreamIndex: upstreams.firstIndex { $0.settings.name == route.upstream } ?? 0,
-                tokenLocations: route.auth.kind == .refresh
-                    ? config.jwt.refreshToken.filter { if case .jsonBody = $0 { false } else { true } }
-                    : config.jwt.accessToken
+                credentialSources: CredentialLocation.compile(
+                    route.auth.kind == .refresh ? config.jwt.refreshToken : config.jwt.accessToken
+                )
             )
         }
         var names: [[UInt8]] = []
@@ -61,7 +61,27 @@ struct CompiledRoute: Sendable {
     var settings: RouteSettings
     var upstreamIndex: Int
     /// Where this route reads its credential (the refresh locations for `auth: refresh`).
-    var tokenLocations: [TokenLocation]
+    var credentialSources: [CredentialLocation]
+}
+
+/// A token location with its header name lowercased once per config, not per request.
+enum CredentialLocation: Sendable {
+    case authorization
+    case header(lowercasedName: [UInt8])
+    case cookie(String)
+
+    /// `json_body` locations are read only by `/logout`, never by a route.
+    static func compile(_ locations: [TokenLocation]) -> [CredentialLocation] {
+        locations.compactMap { location in
+            switch location {
+            case .header(let name):
+                let lowercased = Array(name.lowercased().utf8)
+                return lowercased == Array("authorization".utf8) ? .authorization : .header(lowercasedName: lowercased)
+            case .cookie(let name): return .cookie(name)
+            case .jsonBody: return nil
+            }
+        }
+    }
 }
 
 /// An upstream with its forwarding constants.

@@ -48,7 +48,7 @@ enum RequestDecision {
         )
         let policy = route.settings.auth
         if policy.kind != .none {
-            guard let (token, source) = credential(in: head, locations: route.tokenLocations) else {
+            guard let (token, source) = credential(in: head, locations: route.credentialSources) else {
                 return .reject(GatewayError(AuthFailure(.missingToken, "A bearer token is required."), tokenPresented: false))
             }
             let expected: TokenType = policy.kind == .refresh ? .refresh : .access
@@ -70,26 +70,28 @@ enum RequestDecision {
         return .forward(plan)
     }
 
+    private static let authorizationName = Array("authorization".utf8)
+
     /// The first credential found in `locations`, in order. A header that is present but
     /// carries another scheme (e.g. `Basic`) counts as no token there.
-    static func credential(in head: RequestHead, locations: [TokenLocation]) -> (String, CredentialSource)? {
+    static func credential(in head: RequestHead, locations: [CredentialLocation]) -> (String, CredentialSource)? {
         for location in locations {
             switch location {
-            case .header(let name):
-                let lowercased = Array(name.lowercased().utf8)
+            case .authorization:
+                guard let field = head.field(.authorization) else { continue }
+                if case .presented(let token) = CredentialParser.authorizationHeader(Substring(head.string(field.value))) {
+                    return (token, .header(lowercasedName: authorizationName))
+                }
+            case .header(let lowercased):
                 guard let field = head.field(named: lowercased) else { continue }
-                let value = Substring(head.string(field.value))
-                let credential =
-                    lowercased == Array("authorization".utf8)
-                    ? CredentialParser.authorizationHeader(value) : CredentialParser.bareHeader(value)
-                if case .presented(let token) = credential { return (token, .header(lowercasedName: lowercased)) }
+                if case .presented(let token) = CredentialParser.bareHeader(Substring(head.string(field.value))) {
+                    return (token, .header(lowercasedName: lowercased))
+                }
             case .cookie(let name):
                 for field in head.fields where field.kind == .cookie {
                     let credential = CredentialParser.cookie(named: name, in: Substring(head.string(field.value)))
                     if case .presented(let token) = credential { return (token, .cookie(name: name)) }
                 }
-            case .jsonBody:
-                continue
             }
         }
         return nil
