@@ -12,6 +12,11 @@ let package = Package(
         .executable(name: "portcullis", targets: ["portcullis"]),
         .executable(name: "portcullis-demo", targets: ["PortcullisDemo"]),
         .library(name: "Portcullis", targets: ["Portcullis"]),
+        // The built-in blocklist plugins: plain C shared objects loaded with dlopen
+        // (SPEC sections 1 and 7), built by a plain `swift build` next to the executable.
+        .library(name: "portcullis_memory", type: .dynamic, targets: ["PortcullisMemoryPlugin"]),
+        .library(name: "portcullis_redis", type: .dynamic, targets: ["PortcullisRedisPlugin"]),
+        .library(name: "portcullis_sqlite", type: .dynamic, targets: ["PortcullisSQLitePlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -21,9 +26,39 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
+        // The plugin ABI header, portcullis_plugin.h (C99, no dependencies).
+        .target(name: "CPortcullisPlugin"),
+        .target(
+            name: "PortcullisMemoryPlugin",
+            dependencies: ["CPortcullisPlugin"],
+            path: "Plugins/memory",
+            exclude: ["README.md"],
+            publicHeadersPath: ".",
+            cSettings: [.unsafeFlags(["-std=c11", "-Wall", "-Wextra", "-Werror"])],
+            linkerSettings: [.linkedLibrary("pthread")]
+        ),
+        .target(
+            name: "PortcullisRedisPlugin",
+            dependencies: ["CPortcullisPlugin"],
+            path: "Plugins/redis",
+            exclude: ["README.md"],
+            publicHeadersPath: ".",
+            cSettings: [.unsafeFlags(["-std=c11", "-Wall", "-Wextra", "-Werror"])],
+            linkerSettings: [.linkedLibrary("hiredis"), .linkedLibrary("pthread")]
+        ),
+        .target(
+            name: "PortcullisSQLitePlugin",
+            dependencies: ["CPortcullisPlugin"],
+            path: "Plugins/sqlite",
+            exclude: ["README.md"],
+            publicHeadersPath: ".",
+            cSettings: [.unsafeFlags(["-std=c11", "-Wall", "-Wextra", "-Werror"])],
+            linkerSettings: [.linkedLibrary("sqlite3"), .linkedLibrary("pthread")]
+        ),
         .target(
             name: "Portcullis",
             dependencies: [
+                "CPortcullisPlugin",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
