@@ -5,6 +5,12 @@ import PackageDescription
 // SwiftNIO (transport), swift-crypto (signature primitives), Yams (YAML with source marks),
 // swift-argument-parser (CLI) and swift-log. JWT handling is our own on top of swift-crypto
 // so the hot path works on bytes without an actor hop per verification (see STYLE.md).
+// The plugins are C11 with POSIX 2008, warnings as errors.
+let pluginCSettings: [CSetting] = [
+    .define("_POSIX_C_SOURCE", to: "200809L"),
+    .unsafeFlags(["-std=c11", "-Wall", "-Wextra", "-Werror"]),
+]
+
 let package = Package(
     name: "portcullis",
     platforms: [.macOS(.v14)],
@@ -28,31 +34,39 @@ let package = Package(
     targets: [
         // The plugin ABI header, portcullis_plugin.h (C99, no dependencies).
         .target(name: "CPortcullisPlugin"),
+        // Config reading, messages and the sweeper thread, linked into each built-in plugin.
+        .target(
+            name: "PortcullisPluginSupport",
+            dependencies: ["CPortcullisPlugin"],
+            path: "Plugins/support",
+            cSettings: pluginCSettings,
+            linkerSettings: [.linkedLibrary("pthread")]
+        ),
         .target(
             name: "PortcullisMemoryPlugin",
-            dependencies: ["CPortcullisPlugin"],
+            dependencies: ["PortcullisPluginSupport"],
             path: "Plugins/memory",
             exclude: ["README.md"],
             publicHeadersPath: ".",
-            cSettings: [.unsafeFlags(["-std=c11", "-Wall", "-Wextra", "-Werror"])],
+            cSettings: pluginCSettings,
             linkerSettings: [.linkedLibrary("pthread")]
         ),
         .target(
             name: "PortcullisRedisPlugin",
-            dependencies: ["CPortcullisPlugin"],
+            dependencies: ["PortcullisPluginSupport"],
             path: "Plugins/redis",
             exclude: ["README.md"],
             publicHeadersPath: ".",
-            cSettings: [.unsafeFlags(["-std=c11", "-Wall", "-Wextra", "-Werror"])],
+            cSettings: pluginCSettings,
             linkerSettings: [.linkedLibrary("hiredis"), .linkedLibrary("pthread")]
         ),
         .target(
             name: "PortcullisSQLitePlugin",
-            dependencies: ["CPortcullisPlugin"],
+            dependencies: ["PortcullisPluginSupport"],
             path: "Plugins/sqlite",
             exclude: ["README.md"],
             publicHeadersPath: ".",
-            cSettings: [.unsafeFlags(["-std=c11", "-Wall", "-Wextra", "-Werror"])],
+            cSettings: pluginCSettings,
             linkerSettings: [.linkedLibrary("sqlite3"), .linkedLibrary("pthread")]
         ),
         .target(
