@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Later expiry times are clamped: Redis refuses EXPIREAT beyond its range. */
 #define LAST_EXPIRY 253402300799LL /* 9999-12-31T23:59:59Z */
@@ -26,15 +27,20 @@ struct pc_instance {
 
 /* Keeps the larger `at` and the later expiry: a subject revocation must never
  * shrink because a smaller or shorter one arrived later. ARGV: at, until (empty:
- * never), now. TTL -1 means the entry already never expires. */
+ * never), the caller's clock in ms. The expiry already set is worked out from PTTL
+ * and that clock and rounded to the second, so an equal `until` compares equal.
+ * PTTL -1: the entry never expires, and stays so. */
 static const char SUBJECT_SCRIPT[] =
     "local held = tonumber(redis.call('GET', KEYS[1]) or '')\n"
-    "local ttl = redis.call('TTL', KEYS[1])\n"
+    "local pttl = redis.call('PTTL', KEYS[1])\n"
     "if held == nil or tonumber(ARGV[1]) > held then redis.call('SET', KEYS[1], ARGV[1]) end\n"
-    "if ARGV[2] == '' or ttl == -1 then\n"
+    "if ARGV[2] == '' or pttl == -1 then\n"
     "  redis.call('PERSIST', KEYS[1])\n"
-    "elseif ttl >= 0 and tonumber(ARGV[3]) + ttl > tonumber(ARGV[2]) then\n"
-    "  redis.call('EXPIREAT', KEYS[1], string.format('%.0f', tonumber(ARGV[3]) + ttl))\n"
+    "  return 1\n"
+    "end\n"
+    "local kept = math.floor((tonumber(ARGV[3]) + pttl) / 1000 + 0.5)\n"
+    "if pttl >= 0 and kept > tonumber(ARGV[2]) then\n"
+    "  redis.call('EXPIREAT', KEYS[1], string.format('%.0f', kept))\n"
     "else\n"
     "  redis.call('EXPIREAT', KEYS[1], ARGV[2])\n"
     "end\n"
@@ -214,7 +220,9 @@ static int32_t redis_revoke_subject(pc_instance *inst, pc_str sub, int64_t at, i
     char at_text[24], until_text[24] = "", now_text[24];
     snprintf(at_text, sizeof at_text, "%lld", (long long)at);
     if (until != INT64_MIN) snprintf(until_text, sizeof until_text, "%lld", (long long)clamp_expiry(until));
-    snprintf(now_text, sizeof now_text, "%lld", (long long)now);
+    struct timespec clock;
+    clock_gettime(CLOCK_REALTIME, &clock);
+    snprintf(now_text, sizeof now_text, "%lld", (long long)clock.tv_sec * 1000 + clock.tv_nsec / 1000000);
     const char *argv[] = {"EVAL", SUBJECT_SCRIPT, "1", key, at_text, until_text, now_text};
     size_t lens[] = {4, sizeof SUBJECT_SCRIPT - 1, 1, key_len, strlen(at_text), strlen(until_text), strlen(now_text)};
     redis_command eval = {7, argv, lens};

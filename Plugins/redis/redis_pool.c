@@ -16,7 +16,7 @@
 #define BACKOFF_MAX_MS 5000
 
 typedef struct redis_slot {
-    redisContext *ctx; /* NULL: not connected; touched only by the thread holding the slot */
+    redisContext *ctx; /* NULL: not connected; used by the thread holding the slot, set under lock */
     int busy;
     int64_t retry_at_ms; /* monotonic; no connect attempt before it */
     int64_t backoff_ms;  /* the wait after the next failed connect */
@@ -338,8 +338,11 @@ int32_t redis_pool_execute(redis_pool *pool, const redis_command *commands, size
         /* The context is unusable now. A pooled one may simply have been closed by
          * a Redis restart or an idle timeout: try once more on a new connection
          * (every command this plugin sends is idempotent). */
-        redisFree(slot->ctx);
+        redisContext *broken = slot->ctx;
+        pthread_mutex_lock(&pool->lock); /* acquire() reads ctx of busy slots */
         slot->ctx = NULL;
+        pthread_mutex_unlock(&pool->lock);
+        redisFree(broken);
         if (!reused || attempt > 0 || status != PC_ERR_UNAVAILABLE) break;
     }
     sigpipe_restore(&guard);
