@@ -41,8 +41,12 @@
  * 1. dlopen, then dlsym("portcullis_blocklist_plugin_v1").
  * 2. The host calls the entry once with its pc_host_api; the plugin fills the
  *    pc_blocklist_plugin descriptor. The host refuses the plugin when abi_major
- *    differs from its own, when abi_minor is newer than its own, or when
- *    struct_size is too small for the fields of the declared version.
+ *    differs from its own, when struct_size is smaller than the ABI 1.0
+ *    descriptor, when a required function is NULL, or when a capability bit
+ *    promises an optional function that is NULL. A plugin built for a newer
+ *    minor version is accepted (the host ignores fields it does not know); such
+ *    a plugin checks pc_host_api.struct_size before using a host field added
+ *    after 1.0.
  * 3. create() once per gateway.yaml `blocklist` section: at start-up, and again
  *    when a reload changes that section (the old instance is then destroyed after
  *    the new one is in service and the last request using it has finished).
