@@ -1,13 +1,14 @@
 import CPortcullisPlugin
 import Foundation
 import Logging
+import PortcullisTestSupport
 import Testing
 
 @testable import Portcullis
 
-/// Examples/plugins/file_denylist.c, built inside the test with the exact command its README
-/// gives (so the test fails when the example stops compiling cleanly), then loaded through the
-/// real plugin host.
+/// Examples/plugins/file_denylist.c, built inside the test with the flags its README gives
+/// (so the test fails when the example stops compiling cleanly), then loaded through the real
+/// plugin host.
 @Suite("Example plugin")
 struct ExamplePluginTests {
     @Test("the example builds with the documented cc command and revokes by appending to its file")
@@ -91,50 +92,27 @@ struct ExamplePluginTests {
             }
 
             """)
-        let include = "-I" + ExamplePlugin.headerDirectory
-        let c = try ExamplePlugin.run(["cc", "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-fsyntax-only", include, source])
-        #expect(c.status == 0, "\(c.output)")
-        #expect(c.output.isEmpty)
-        let cxx = try ExamplePlugin.run(
-            ["c++", "-std=c++11", "-pedantic", "-Wall", "-Wextra", "-Werror", "-x", "c++", "-fsyntax-only", include, source])
-        #expect(cxx.status == 0, "\(cxx.output)")
-        #expect(cxx.output.isEmpty)
+        let include = "-I" + CPluginCompiler.headerDirectory
+        // Both throw with the compiler's output on any warning (-Werror).
+        let strict = ["-pedantic", "-Wall", "-Wextra", "-Werror", "-fsyntax-only", include]
+        try CPluginCompiler.run("cc", ["-std=c99"] + strict + [source])
+        try CPluginCompiler.run("c++", ["-std=c++11", "-x", "c++"] + strict + [source])
     }
 }
 
 private enum ExamplePlugin {
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let headerDirectory = repositoryRoot.appendingPathComponent("Sources/CPortcullisPlugin/include").path
-    static let source = repositoryRoot.appendingPathComponent("Examples/plugins/file_denylist.c").path
+    static let source = CPluginCompiler.repositoryRoot.appendingPathComponent("Examples/plugins/file_denylist.c").path
 
-    /// Builds the example into `folder` with the README's command and opens it with
-    /// `{"path": "denylist.txt", "config_dir": folder}` plus `extra`.
+    /// Builds the example into `folder` with the README's flags (any warning fails the build)
+    /// and opens it with `{"path": "denylist.txt", "config_dir": folder}` plus `extra`.
     static func open(_ folder: TemporaryFolder, extra: [String: String] = [:]) throws -> BlocklistPlugin {
-        let library = folder.path + "/libfile_denylist.so"
-        let build = try run([
-            "cc", "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-I" + headerDirectory,
-            "-o", library, source,
-        ])
-        try #require(build.status == 0 && build.output.isEmpty, "the example does not build cleanly:\n\(build.output)")
+        let library = try CPluginCompiler.compile(
+            sourceFile: source, output: folder.path + "/libfile_denylist.so",
+            flags: ["-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror"])
         var config = ["path": "denylist.txt", "config_dir": folder.path]
         config.merge(extra) { $1 }
         let json = String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self)
         let logger = Logger(label: "example-plugin-test", factory: { _ in SwiftLogNoOpLogHandler() })
         return try BlocklistPlugin.open(path: library, configJSON: json, logger: logger)
-    }
-
-    /// Runs a command found on the PATH; stdout and stderr together.
-    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()  // before waiting: a full pipe would block cc
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
     }
 }

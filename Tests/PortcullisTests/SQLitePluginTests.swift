@@ -137,8 +137,8 @@ struct SQLitePluginTests {
         defer { folder.remove() }
         // The sweep is not visible through the ABI (expired rows already read as not
         // revoked), so the test waits for the sweeper's own debug line through the host.
-        let recorder = SQLiteLogRecorder()
-        let plugin = try SQLiteFixture.open(folder, ["sweep_interval": 1], logger: recorder.logger)
+        let recorder = LogRecorder()
+        let plugin = try SQLiteFixture.open(folder, ["sweep_interval": 1], logger: recorder.logger(level: .debug))
         defer { plugin.close() }
         try plugin.revoke(RevocationToken(jti: "old-1", expiresAt: now - 10))
         try plugin.revoke(RevocationToken(jti: "old-2", expiresAt: now - 10))
@@ -146,14 +146,14 @@ struct SQLitePluginTests {
         try plugin.revokeSubject("gone", at: now - 20, until: now - 10)
 
         let deadline = ContinuousClock.now + .seconds(5)
-        while recorder.sweptCounts(of: "expired revocations").reduce(0, +) < 2
-            || recorder.sweptCounts(of: "expired subject entries").isEmpty
+        while sweptCounts(of: "expired revocations", in: recorder.messages).reduce(0, +) < 2
+            || sweptCounts(of: "expired subject entries", in: recorder.messages).isEmpty
         {
             try #require(ContinuousClock.now < deadline, "no sweep logged within 5 s: \(recorder.messages)")
             try await Task.sleep(for: .milliseconds(50))
         }
-        #expect(recorder.sweptCounts(of: "expired revocations").reduce(0, +) == 2)
-        #expect(recorder.sweptCounts(of: "expired subject entries") == [1])
+        #expect(sweptCounts(of: "expired revocations", in: recorder.messages).reduce(0, +) == 2)
+        #expect(sweptCounts(of: "expired subject entries", in: recorder.messages) == [1])
         #expect(try plugin.isRevoked(RevocationToken(jti: "live")) == true)
     }
 
@@ -178,7 +178,7 @@ struct SQLitePluginTests {
         defer { folder.remove() }
         let plugin = try SQLiteFixture.open(folder)
         defer { plugin.close() }
-        let failures = SQLiteLogRecorder()
+        let failures = FailureList()
         let expiry = now + 600
         DispatchQueue.concurrentPerform(iterations: 8) { thread in
             do {
@@ -194,7 +194,7 @@ struct SQLitePluginTests {
                 failures.record("thread \(thread): \(error)")
             }
         }
-        #expect(failures.messages == [])
+        #expect(failures.all == [])
         let all = (0..<8).flatMap { thread in (0..<40).map { RevocationToken(jti: "t\(thread)-\($0)") } }
         #expect(try plugin.isRevoked(batch: all) == Array(repeating: true, count: all.count))
     }
@@ -243,42 +243,22 @@ private enum SQLiteFixture {
     }
 }
 
-/// Collects log messages (or any lines) from several threads.
-private final class SQLiteLogRecorder: @unchecked Sendable {  // every access to `lines` holds `lock`
-    private let lock = NSLock()
-    private var lines: [String] = []
-
-    var messages: [String] { lock.withLock { lines } }
-
-    func record(_ line: String) {
-        lock.withLock { lines.append(line) }
-    }
-
-    /// A debug-level logger whose messages land here.
-    var logger: Logger {
-        Logger(label: "recorder") { _ in RecordingLogHandler(recorder: self) }
-    }
-
-    /// N from every "swept N <what>" message.
-    func sweptCounts(of what: String) -> [Int] {
-        messages.compactMap { message in
-            guard let range = message.range(of: "swept "), message.hasSuffix(" " + what) else { return nil }
-            return Int(message[range.upperBound...].prefix { $0.isNumber })
-        }
+/// "swept N <what>" lines from the sqlite plugin's sweeper: every N.
+private func sweptCounts(of what: String, in messages: [String]) -> [Int] {
+    messages.compactMap { message in
+        guard let range = message.range(of: "swept "), message.hasSuffix(" " + what) else { return nil }
+        return Int(message[range.upperBound...].prefix { $0.isNumber })
     }
 }
 
-private struct RecordingLogHandler: LogHandler {
-    let recorder: SQLiteLogRecorder
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .debug
+/// Problems reported from several threads.
+private final class FailureList: @unchecked Sendable {  // every access to `lines` holds `lock`
+    private let lock = NSLock()
+    private var lines: [String] = []
 
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
+    var all: [String] { lock.withLock { lines } }
 
-    func log(event: LogEvent) {
-        recorder.record(event.message.description)
+    func record(_ line: String) {
+        lock.withLock { lines.append(line) }
     }
 }
