@@ -169,7 +169,8 @@ static int32_t run_all(pc_instance *inst, const redis_command *commands, size_t 
 
 /* SET key 1 and EXPIREAT key exp in MULTI/EXEC, one round trip, any Redis >= 2.0:
  * the key never exists without its expiry. An exp already past needs no entry (the
- * token is refused as expired anyway); without exp the key never expires. */
+ * token is refused as expired anyway); INT64_MAX (a token without exp) or INT64_MIN
+ * (no time given) keeps the key for good. */
 static int32_t redis_revoke(pc_instance *inst, const pc_token *tok, pc_errbuf err) {
     if (tok->jti.len == 0) {
         pc_errf(err, "empty jti");
@@ -189,7 +190,7 @@ static int32_t redis_revoke(pc_instance *inst, const pc_token *tok, pc_errbuf er
     size_t multi_lens[] = {5}, exec_lens[] = {4};
     size_t set_lens[] = {3, key_len, 1}, expire_lens[] = {8, key_len, strlen(exp)};
     int32_t status;
-    if (tok->exp == INT64_MIN) {
+    if (tok->exp == INT64_MIN || tok->exp == INT64_MAX) {
         redis_command command = {3, set, set_lens};
         const char *const names[] = {"SET"};
         status = run_all(inst, &command, 1, names, REDIS_REPLY_STATUS, err);
@@ -219,7 +220,7 @@ static int32_t redis_revoke_subject(pc_instance *inst, pc_str sub, int64_t at, i
     size_t key_len = put_key(inst, "sub:", sub, key);
     char at_text[24], until_text[24] = "", now_text[24];
     snprintf(at_text, sizeof at_text, "%lld", (long long)at);
-    if (until != INT64_MIN) snprintf(until_text, sizeof until_text, "%lld", (long long)clamp_expiry(until));
+    if (until != INT64_MIN && until != INT64_MAX) snprintf(until_text, sizeof until_text, "%lld", (long long)clamp_expiry(until));
     struct timespec clock;
     clock_gettime(CLOCK_REALTIME, &clock);
     snprintf(now_text, sizeof now_text, "%lld", (long long)clock.tv_sec * 1000 + clock.tv_nsec / 1000000);

@@ -1,29 +1,43 @@
-import Foundation
 import Logging
+import NIOConcurrencyHelpers
 
-/// A logger that keeps what it is given, for checking what a component (a plugin) logs.
-/// `@unchecked Sendable`: `entries` is only touched under `lock`.
-public final class LogRecorder: @unchecked Sendable {
+/// A logger whose lines are kept in memory, for tests that assert what was logged.
+public final class LogRecorder: Sendable {
     public struct Entry: Sendable {
         public var level: Logger.Level
         public var message: String
+        public var metadata: [String: String]
     }
 
-    private let lock = NSLock()
-    private var stored: [Entry] = []
+    private let entries = NIOLockedValueBox<[Entry]>([])
 
     public init() {}
 
-    public var entries: [Entry] { lock.withLock { stored } }
-    public var messages: [String] { entries.map(\.message) }
+    /// A logger writing into this recorder at `level` and above.
+    public func logger(label: String = "test", level: Logger.Level = .trace) -> Logger {
+        var logger = Logger(label: label) { _ in Handler(recorder: self) }
+        logger.logLevel = level
+        return logger
+    }
 
-    /// A logger at `.trace` whose every line lands in `entries`.
-    public var logger: Logger {
-        Logger(label: "portcullis.test") { _ in Handler(recorder: self) }
+    public var recorded: [Entry] {
+        entries.withLockedValue { $0 }
+    }
+
+    public var messages: [String] {
+        recorded.map(\.message)
+    }
+
+    /// Every message and metadata value in one string, for "was a secret ever logged?" checks.
+    public var fullText: String {
+        recorded.map { entry in
+            ([entry.message] + entry.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
+                .joined(separator: " ")
+        }.joined(separator: "\n")
     }
 
     fileprivate func append(_ entry: Entry) {
-        lock.withLock { stored.append(entry) }
+        entries.withLockedValue { $0.append(entry) }
     }
 
     private struct Handler: LogHandler {
@@ -37,7 +51,10 @@ public final class LogRecorder: @unchecked Sendable {
         }
 
         func log(event: LogEvent) {
-            recorder.append(Entry(level: event.level, message: event.message.description))
+            var merged: [String: String] = [:]
+            for (key, value) in metadata { merged[key] = "\(value)" }
+            for (key, value) in event.metadata ?? [:] { merged[key] = "\(value)" }
+            recorder.append(Entry(level: event.level, message: "\(event.message)", metadata: merged))
         }
     }
 }

@@ -14,7 +14,7 @@ struct RedisPluginTests {
     private var now: Int64 { Int64(Date().timeIntervalSince1970) }
 
     private func open(_ config: [String: Any], logs: LogRecorder = LogRecorder()) throws -> BlocklistPlugin {
-        try BlocklistPlugin.open(path: Self.path, configJSON: json(config), logger: logs.logger)
+        try BlocklistPlugin.open(path: Self.path, configJSON: json(config), logger: logs.logger())
     }
 
     private func open(_ server: RedisServer, _ extra: [String: Any] = [:]) throws -> BlocklistPlugin {
@@ -48,7 +48,7 @@ struct RedisPluginTests {
 
     private func loadError(_ config: [String: Any]) -> PluginLoadError? {
         do throws(PluginLoadError) {
-            _ = try BlocklistPlugin.open(path: Self.path, configJSON: json(config), logger: LogRecorder().logger)
+            _ = try BlocklistPlugin.open(path: Self.path, configJSON: json(config), logger: LogRecorder().logger())
             return nil
         } catch {
             return error
@@ -150,8 +150,12 @@ struct RedisPluginTests {
         try plugin.revokeSubject("grace", at: now, until: until)
         #expect(try server.command(["EXPIRETIME", "portcullis:sub:grace"]) == "\(until)")
 
-        try plugin.revoke(RevocationToken(jti: "ttl-forever"))
-        #expect(try server.command(["TTL", "portcullis:jti:ttl-forever"]) == "-1")
+        try plugin.revoke(RevocationToken(jti: "ttl-no-exp", expiresAt: .max))  // a token without exp
+        #expect(try server.command(["TTL", "portcullis:jti:ttl-no-exp"]) == "-1")
+        try plugin.revoke(RevocationToken(jti: "ttl-unknown"))
+        #expect(try server.command(["TTL", "portcullis:jti:ttl-unknown"]) == "-1")
+        try plugin.revoke(RevocationToken(jti: "ttl-far", expiresAt: 300_000_000_000))
+        #expect(try server.command(["EXPIRETIME", "portcullis:jti:ttl-far"]) == "253402300799")
     }
 
     @Test("a token that has already expired is not written at all")
@@ -214,7 +218,7 @@ struct RedisPluginTests {
             #expect(error.message.contains("127.0.0.1:\(server.port)"))
             #expect(error.message.contains("AUTH"))
         }
-        for text in [health.message, check.message] + logs.messages {
+        for text in [health.message, check.message, logs.fullText] {
             #expect(!text.contains("wrong-battery"))
             #expect(!text.contains("correct-horse"))
         }
@@ -304,7 +308,7 @@ struct RedisPluginTests {
         let error = try #require(callError { try plugin.health() })
         #expect(error.status == PC_ERR_UNAVAILABLE)
         #expect(error.message.contains("127.0.0.1:\(server.port)"))
-        #expect(logs.entries.contains { $0.level == .warning && $0.message.contains("127.0.0.1:\(server.port)") })
+        #expect(logs.recorded.contains { $0.level == .warning && $0.message.contains("127.0.0.1:\(server.port)") })
         try server.start()
         #expect(eventually { (try? plugin.health()) != nil })
         #expect(try !plugin.isRevoked(RevocationToken(jti: "late")))
@@ -338,9 +342,9 @@ struct RedisPluginTests {
             for index in 0..<50 {
                 do {
                     let revoked = try plugin.isRevoked(RevocationToken(jti: "c-\((thread + index) % 4)"))
-                    if revoked != ((thread + index) % 4 == 0) { failures.logger.error("wrong verdict") }
+                    if revoked != ((thread + index) % 4 == 0) { failures.logger().error("wrong verdict") }
                 } catch {
-                    failures.logger.error("\(error)")
+                    failures.logger().error("\(error)")
                 }
             }
         }

@@ -179,9 +179,12 @@ typedef struct pc_errbuf {
  * - jti: the token's `jti` claim; never absent in is_revoked() and revoke().
  * - sub: the `sub` claim; ptr == NULL when the token has none.
  * - iat: the `iat` claim in Unix seconds; INT64_MIN when absent.
- * - exp: in revoke(), the Unix second until which the jti must be remembered
- *        (the token's `exp` plus the configured leeway; INT64_MIN: keep it until
- *        the plugin's own limit); in is_revoked(), the token's `exp` or INT64_MIN.
+ * - exp: in revoke(), the Unix second until which the jti must be remembered:
+ *        the token's `exp` plus the configured leeway, or INT64_MAX for a token
+ *        without `exp` (remember it for good); in is_revoked(), the token's `exp`,
+ *        or INT64_MIN when it has none.
+ * A token without a `jti` claim is identified by "sha256:" followed by the
+ * base64url SHA-256 of its compact serialization, so jti is never empty.
  * A plugin with PC_CAP_SUBJECT answers PC_REVOKED when `sub` has a subject
  * entry made at or after `iat` (a token without iat counts as issued before). */
 typedef struct pc_token {
