@@ -34,16 +34,9 @@ public final class RedisServer: @unchecked Sendable {
     /// `redis://[:password@]127.0.0.1:PORT/0`.
     public var url: String { url(database: 0) }
 
-    private struct Running {
-        var redis: SpawnedProcess
-        var watchdog: SpawnedProcess
-        /// The write end of the watchdog's stdin: closing it (or dying) stops the server.
-        var watchdogPipe: Int32
-    }
-
     private struct State {
         var port: Int
-        var running: Running?
+        var running: WatchedProcess?
     }
 
     private let lock = NIOLock()
@@ -60,7 +53,7 @@ public final class RedisServer: @unchecked Sendable {
         var lastError: Error = Failure(description: "no attempt")
         for _ in 0..<5 {
             do {
-                let port = try Self.freePort()
+                let port = try freeLocalPort()
                 lock.withLock { state.port = port }
                 try start()
                 return
@@ -94,7 +87,7 @@ public final class RedisServer: @unchecked Sendable {
         let deadline = ContinuousClock.now + .seconds(15)
         while ContinuousClock.now < deadline {
             if (try? command(["PING"])) == "PONG" { return }
-            if lock.withLock({ state.running.map { $0.redis.hasExited } ?? true }) { break }
+            if lock.withLock({ state.running.map { $0.hasExited } ?? true }) { break }
             Thread.sleep(forTimeInterval: 0.02)
         }
         let log = (try? String(contentsOfFile: "\(directory)/redis.log", encoding: .utf8)) ?? ""
@@ -104,68 +97,32 @@ public final class RedisServer: @unchecked Sendable {
 
     /// SIGTERM (through the watchdog) and waits until the server has exited. Idempotent.
     public func stop() {
-        guard let running = lock.withLock({ () -> Running? in
+        guard let running = lock.withLock({ () -> WatchedProcess? in
             defer { state.running = nil }
             return state.running
         }) else { return }
-        closeDescriptor(running.watchdogPipe)
-        running.redis.send(SIGCONT)  // in case it is frozen
-        if !running.watchdog.waitForExit(within: .seconds(5)) {
-            running.watchdog.send(SIGKILL)
-            _ = running.watchdog.waitForExit(within: .seconds(5))
-            running.redis.send(SIGTERM)
-        }
-        if !running.redis.waitForExit(within: .seconds(10)) {
-            running.redis.send(SIGKILL)
-            _ = running.redis.waitForExit(within: .seconds(10))
-        }
+        running.send(SIGCONT)  // in case it is frozen
+        running.stop()
     }
 
     /// SIGSTOP: the server keeps its connections but answers nothing until `thaw()`.
     public func freeze() {
-        lock.withLock { state.running?.redis.send(SIGSTOP) }
+        lock.withLock { state.running?.send(SIGSTOP) }
     }
 
     /// SIGCONT after `freeze()`.
     public func thaw() {
-        lock.withLock { state.running?.redis.send(SIGCONT) }
+        lock.withLock { state.running?.send(SIGCONT) }
     }
 
-    private func launch(port: Int) throws -> Running {
+    private func launch(port: Int) throws -> WatchedProcess {
         var arguments = [
             "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--dir", directory, "--logfile", "\(directory)/redis.log", "--daemonize", "no",
         ]
         if let password { arguments += ["--requirepass", password] }
         if let unixSocketPath { arguments += ["--unixsocket", unixSocketPath, "--unixsocketperm", "700"] }
-        let redis = try SpawnedProcess(executable: try Self.executable(), arguments: arguments)
-
-        var ends: [Int32] = [-1, -1]
-        let piped = SpawnedProcess.spawnLock.withLock {
-            // Close-on-exec before any other spawn here can inherit the write end.
-            pipe(&ends) == 0 && fcntl(ends[0], F_SETFD, FD_CLOEXEC) == 0 && fcntl(ends[1], F_SETFD, FD_CLOEXEC) == 0
-        }
-        guard piped else {
-            redis.send(SIGKILL)
-            _ = redis.waitForExit(within: .seconds(10))
-            throw Failure(description: "pipe2: errno \(errno)")
-        }
-        defer { closeDescriptor(ends[0]) }
-        do {
-            // "$0" is the server's pid; it stays a zombie (not reaped, so not reused) until
-            // this watchdog has exited, see stop().
-            let watchdog = try SpawnedProcess(
-                executable: "/bin/sh",
-                arguments: ["-c", "read ignored; kill -TERM \"$0\" 2>/dev/null", "\(redis.pid)"],
-                standardInput: ends[0]
-            )
-            return Running(redis: redis, watchdog: watchdog, watchdogPipe: ends[1])
-        } catch {
-            closeDescriptor(ends[1])
-            redis.send(SIGKILL)
-            _ = redis.waitForExit(within: .seconds(10))
-            throw error
-        }
+        return try WatchedProcess(executable: try Self.executable(), arguments: arguments)
     }
 
     private static func executable() throws -> String {
@@ -175,25 +132,6 @@ public final class RedisServer: @unchecked Sendable {
             throw Failure(description: "redis-server not found on PATH or in /usr/bin")
         }
         return found
-    }
-
-    /// A port the kernel just handed out for 127.0.0.1 and that is free again.
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure(description: "socket: errno \(errno)") }
-        defer { closeDescriptor(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw Failure(description: "bind: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     // MARK: Talking to it
@@ -218,7 +156,7 @@ private final class RESPConnection {
 
     init(port: Int) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw RedisServer.Failure(description: "socket: errno \(errno)") }
+        guard fd >= 0 else { throw ChildProcessFailure(description: "socket: errno \(errno)") }
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -234,7 +172,7 @@ private final class RESPConnection {
         guard connected else {
             let code = errno
             closeDescriptor(fd)
-            throw RedisServer.Failure(description: "connect to 127.0.0.1:\(port): errno \(code)")
+            throw ChildProcessFailure(description: "connect to 127.0.0.1:\(port): errno \(code)")
         }
     }
 
@@ -251,7 +189,7 @@ private final class RESPConnection {
         var sent = 0
         while sent < request.count {
             let n = request[sent...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            guard n > 0 else { throw RedisServer.Failure(description: "write: errno \(errno)") }
+            guard n > 0 else { throw ChildProcessFailure(description: "write: errno \(errno)") }
             sent += n
         }
         return try readReply()
@@ -259,7 +197,7 @@ private final class RESPConnection {
 
     private func readReply() throws -> String {
         let line = try readLine()
-        guard let kind = line.first else { throw RedisServer.Failure(description: "empty reply line") }
+        guard let kind = line.first else { throw ChildProcessFailure(description: "empty reply line") }
         let rest = String(decoding: line.dropFirst(), as: UTF8.self)
         switch kind {
         case UInt8(ascii: "+"), UInt8(ascii: ":"):
@@ -267,16 +205,16 @@ private final class RESPConnection {
         case UInt8(ascii: "-"):
             return "(error) \(rest)"
         case UInt8(ascii: "$"):
-            guard let length = Int(rest) else { throw RedisServer.Failure(description: "bad bulk length") }
+            guard let length = Int(rest) else { throw ChildProcessFailure(description: "bad bulk length") }
             if length < 0 { return "(nil)" }
             let bytes = try readBytes(length + 2)
             return String(decoding: bytes.prefix(length), as: UTF8.self)
         case UInt8(ascii: "*"):
-            guard let count = Int(rest) else { throw RedisServer.Failure(description: "bad array length") }
+            guard let count = Int(rest) else { throw ChildProcessFailure(description: "bad array length") }
             if count < 0 { return "(nil)" }
             return try (0..<count).map { _ in try readReply() }.joined(separator: "\n")
         default:
-            throw RedisServer.Failure(description: "unexpected reply type \(kind)")
+            throw ChildProcessFailure(description: "unexpected reply type \(kind)")
         }
     }
 
@@ -293,86 +231,11 @@ private final class RESPConnection {
         while buffer.count - position < count {
             var chunk = [UInt8](repeating: 0, count: 4096)
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            guard n > 0 else { throw RedisServer.Failure(description: "read: \(n == 0 ? "closed" : "errno \(errno)")") }
+            guard n > 0 else { throw ChildProcessFailure(description: "read: \(n == 0 ? "closed" : "errno \(errno)")") }
             buffer = Array(buffer[position...]) + chunk.prefix(n)
             position = 0
         }
         defer { position += count }
         return Array(buffer[position..<position + count])
-    }
-}
-
-private func closeDescriptor(_ fd: Int32) {
-    #if canImport(Glibc)
-    _ = Glibc.close(fd)
-    #elseif canImport(Darwin)
-    _ = Darwin.close(fd)
-    #endif
-}
-
-/// A child started with `posix_spawn`, with every signal unblocked and at its default action.
-/// Foundation's `Process` passes on the spawning thread's signal mask, and the test runner's
-/// threads block SIGTERM, so a server started that way would ignore `stop()`.
-private final class SpawnedProcess {
-    /// Held while making a pipe and while spawning, so no child spawned here inherits a pipe
-    /// end before it is marked close-on-exec.
-    static let spawnLock = NIOLock()
-
-    let pid: pid_t
-
-    init(executable: String, arguments: [String], standardInput: Int32? = nil) throws {
-        var attributes = posix_spawnattr_t()
-        var actions = posix_spawn_file_actions_t()
-        posix_spawnattr_init(&attributes)
-        posix_spawn_file_actions_init(&actions)
-        defer {
-            posix_spawnattr_destroy(&attributes)
-            posix_spawn_file_actions_destroy(&actions)
-        }
-        var nothing = sigset_t()
-        var everything = sigset_t()
-        sigemptyset(&nothing)
-        sigfillset(&everything)
-        posix_spawnattr_setsigmask(&attributes, &nothing)
-        posix_spawnattr_setsigdefault(&attributes, &everything)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        if let standardInput {
-            posix_spawn_file_actions_adddup2(&actions, standardInput, 0)
-        } else {
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var child = pid_t()
-        let status = Self.spawnLock.withLock { posix_spawn(&child, executable, &actions, &attributes, argv, environ) }
-        guard status == 0 else {
-            throw RedisServer.Failure(description: "posix_spawn \(executable): errno \(status)")
-        }
-        pid = child
-    }
-
-    /// True once the process has exited; it is not reaped (its pid stays taken).
-    var hasExited: Bool {
-        var info = siginfo_t()
-        return waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_signo == SIGCHLD
-    }
-
-    func send(_ signal: Int32) {
-        kill(pid, signal)
-    }
-
-    /// Reaps the process once it has exited; false if it is still running at the deadline.
-    func waitForExit(within timeout: Duration) -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        var status: Int32 = 0
-        while true {
-            let result = waitpid(pid, &status, WNOHANG)
-            if result == pid || (result < 0 && errno != EINTR) { return true }
-            if ContinuousClock.now >= deadline { return false }
-            Thread.sleep(forTimeInterval: 0.005)
-        }
     }
 }
