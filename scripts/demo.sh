@@ -4,9 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 "$(dirname "$0")/install-deps.sh"
-swift build -c release --product portcullis
-swift build -c release --product portcullis-demo
+for product in portcullis portcullis-demo portcullis_memory portcullis_redis portcullis_sqlite; do
+    swift build -c release --product "$product"
+done
 BIN=$(swift build -c release --show-bin-path)
+mkdir -p data  # gateway.yaml keeps its SQLite blocklist in data/revoked.db
 "$BIN/portcullis" check --config gateway.yaml
 "$BIN/portcullis-demo" --config gateway.yaml --listen 127.0.0.1:9000 &
 demo=$!

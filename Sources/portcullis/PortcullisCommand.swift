@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import Foundation
 import Portcullis
 
@@ -57,6 +58,22 @@ struct ConfigOptions: ParsableArguments {
         case .failure(let errors):
             for error in errors.errors { printError(error.description) }
             throw ExitCode(1)
+        }
+    }
+}
+
+extension ConfigOptions {
+    /// Loads the configured blocklist plugin and creates its instance, or prints
+    /// `PATH: reason` and exits with `failureCode` (2 for serve and revoke, 1 for check).
+    func loadRevocation(_ config: GatewayConfig, logger: Logger, failureCode: Int32) throws -> RevocationService {
+        let result: Result<RevocationService, PluginLoadError> = Result { () throws(PluginLoadError) in
+            try RevocationService.load(config, pluginDirectory: pluginDir, logger: logger)
+        }
+        switch result {
+        case .success(let service): return service
+        case .failure(let error):
+            printError("blocklist plugin \(error)")
+            throw ExitCode(failureCode)
         }
     }
 }

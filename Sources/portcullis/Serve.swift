@@ -12,8 +12,8 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() async throws {
-        let runtime = try options.loadRuntime()
-        let config = runtime.config
+        let validated = try options.loadRuntime()
+        let config = validated.config
         let settings = config.log
         LoggingSystem.bootstrap { label in
             GatewayLogHandler(label: label, level: settings.level, format: settings.format)
@@ -22,6 +22,9 @@ struct Serve: AsyncParsableCommand {
         for warning in InactiveFeatures.warnings(for: config) {
             logger.warning("\(warning)")
         }
+        let revocation = try options.loadRevocation(config, logger: logger, failureCode: 2)
+        let runtime = validated.with(revocation: revocation)
+        logBlocklistHealth(revocation, logger: logger)
         let threads = config.server.workers ?? System.coreCount
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let server: GatewayServer
@@ -30,6 +33,7 @@ struct Serve: AsyncParsableCommand {
         } catch {
             logger.error("cannot listen on \(config.server.listen): \(error)")
             try? await group.shutdownGracefully()
+            revocation.shutdown()
             throw ExitCode(2)
         }
         logger.info(
@@ -43,6 +47,24 @@ struct Serve: AsyncParsableCommand {
         logger.info("shutting down", metadata: ["portcullis.signal": "\(signal)"])
         try? await server.close()
         try? await group.shutdownGracefully()
+        revocation.shutdown()
+    }
+
+    /// A plugin that loads but fails `health` does not stop the gateway (SPEC section 1): the
+    /// backend may come up later. It is logged, and readiness reports it.
+    private func logBlocklistHealth(_ revocation: RevocationService, logger: Logger) {
+        let plugin = revocation.plugin
+        let metadata: Logger.Metadata = [
+            "portcullis.plugin": "\(plugin.path)", "portcullis.plugin_version": "\(plugin.name) \(plugin.version)",
+            "portcullis.plugin_capabilities": "\(plugin.capabilities)",
+        ]
+        let health: Result<Void, PluginCallError> = Result { () throws(PluginCallError) in try plugin.health() }
+        switch health {
+        case .success:
+            logger.info("blocklist plugin ready", metadata: metadata)
+        case .failure(let error):
+            logger.error("blocklist plugin is not healthy; serving anyway, not ready: \(error)", metadata: metadata)
+        }
     }
 }
 

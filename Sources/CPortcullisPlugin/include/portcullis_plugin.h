@@ -41,8 +41,12 @@
  * 1. dlopen, then dlsym("portcullis_blocklist_plugin_v1").
  * 2. The host calls the entry once with its pc_host_api; the plugin fills the
  *    pc_blocklist_plugin descriptor. The host refuses the plugin when abi_major
- *    differs from its own, when abi_minor is newer than its own, or when
- *    struct_size is too small for the fields of the declared version.
+ *    differs from its own, when struct_size is smaller than the ABI 1.0
+ *    descriptor, when a required function is NULL, or when a capability bit
+ *    promises an optional function that is NULL. A plugin built for a newer
+ *    minor version is accepted (the host ignores fields it does not know); such
+ *    a plugin checks pc_host_api.struct_size before using a host field added
+ *    after 1.0.
  * 3. create() once per gateway.yaml `blocklist` section: at start-up, and again
  *    when a reload changes that section (the old instance is then destroyed after
  *    the new one is in service and the last request using it has finished).
@@ -175,9 +179,12 @@ typedef struct pc_errbuf {
  * - jti: the token's `jti` claim; never absent in is_revoked() and revoke().
  * - sub: the `sub` claim; ptr == NULL when the token has none.
  * - iat: the `iat` claim in Unix seconds; INT64_MIN when absent.
- * - exp: in revoke(), the Unix second until which the jti must be remembered
- *        (the token's `exp` plus the configured leeway; INT64_MIN: keep it until
- *        the plugin's own limit); in is_revoked(), the token's `exp` or INT64_MIN.
+ * - exp: in revoke(), the Unix second until which the jti must be remembered:
+ *        the token's `exp` plus the configured leeway, or INT64_MAX for a token
+ *        without `exp` (remember it for good); in is_revoked(), the token's `exp`,
+ *        or INT64_MIN when it has none.
+ * A token without a `jti` claim is identified by "sha256:" followed by the
+ * base64url SHA-256 of its compact serialization, so jti is never empty.
  * A plugin with PC_CAP_SUBJECT answers PC_REVOKED when `sub` has a subject
  * entry made at or after `iat` (a token without iat counts as issued before). */
 typedef struct pc_token {

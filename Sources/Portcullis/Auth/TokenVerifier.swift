@@ -1,3 +1,4 @@
+import Crypto
 /// Verifies JWTs against `jwt` settings: signature, issuer, audience, claims, time and type.
 ///
 /// Built once per config and shared by every event loop: it is immutable apart from the
@@ -143,8 +144,11 @@ public final class TokenVerifier: Sendable {
             guard candidates.contains(where: { $0.isValidSignature(jws.signature, for: jws.signingInput, algorithm: algorithm) })
             else { throw .invalid("the token signature is invalid") }
         }
-        let token = try VerifiedToken.decode(
+        var token = try VerifiedToken.decode(
             payload: jws.payload, issuer: issuer.name, algorithm: algorithm, keyID: keyID, typeClaim: typeClaim)
+        if token.jti == nil || token.revocationID.isEmpty {
+            token.revocationID = "sha256:" + Base64URL.encode(Array(SHA256.hash(data: bytes)))
+        }
         if let audiences = issuer.audiences, !token.audiences.contains(where: audiences.contains) {
             throw .invalid("the token audience is not accepted")
         }

@@ -21,6 +21,14 @@ public struct VerifiedToken: Sendable {
     /// False when the type claim holds a value other than `access` or `refresh`: such a
     /// token is refused as `wrong_token_type` whatever is expected.
     var typeIsRecognised = true
+    /// What the blocklist knows the token by: its `jti`, or for a token without one,
+    /// `sha256:` and the base64url SHA-256 of the compact token (so it can still be revoked).
+    public var revocationID: String
+
+    /// The identity handed to a blocklist check.
+    public var revocationToken: RevocationToken {
+        RevocationToken(jti: revocationID, subject: subject, issuedAt: issuedAt, expiresAt: expiresAt)
+    }
 
     public init(
         issuer: String, subject: String? = nil, jti: String? = nil, issuedAt: Int64? = nil, expiresAt: Int64? = nil,
@@ -38,6 +46,7 @@ public struct VerifiedToken: Sendable {
         self.claims = claims
         self.algorithm = algorithm
         self.keyID = keyID
+        self.revocationID = jti ?? ""
     }
 
     /// Reads the registered claims of `payload`, refusing wrong types.
@@ -47,6 +56,7 @@ public struct VerifiedToken: Sendable {
         var token = VerifiedToken(issuer: issuer, claims: payload, algorithm: algorithm, keyID: keyID)
         token.subject = try string("sub", in: payload)
         token.jti = try string("jti", in: payload)
+        token.revocationID = token.jti ?? ""
         token.issuedAt = try date("iat", in: payload)
         token.expiresAt = try date("exp", in: payload)
         token.notBefore = try date("nbf", in: payload)

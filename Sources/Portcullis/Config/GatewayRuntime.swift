@@ -17,10 +17,14 @@ public final class GatewayRuntime: Sendable {
     /// incoming request so a client can never spoof them.
     let claimHeaderNames: [[UInt8]]
     let leewaySeconds: Int64
+    /// The blocklist every verified token is checked against. `nil` only for runtimes built
+    /// to test the synchronous decision alone; `serve` always has one.
+    public let revocation: RevocationService?
 
-    init(config: GatewayConfig, verifier: TokenVerifier) {
+    init(config: GatewayConfig, verifier: TokenVerifier, revocation: RevocationService?) {
         self.config = config
         self.verifier = verifier
+        self.revocation = revocation
         self.routeTable = RouteTable(routes: config.routes)
         let upstreams = config.upstreams.map(UpstreamTarget.init)
         self.upstreams = upstreams
@@ -45,14 +49,26 @@ public final class GatewayRuntime: Sendable {
     }
 
     /// Builds the runtime for a validated config; key material errors carry their positions.
-    public static func build(_ config: GatewayConfig) throws(ConfigErrors) -> GatewayRuntime {
+    /// The blocklist is loaded separately (its failures are runtime failures, exit 2) and
+    /// handed in, so that a reload can keep the one it has.
+    public static func build(
+        _ config: GatewayConfig, revocation: RevocationService? = nil
+    ) throws(ConfigErrors) -> GatewayRuntime {
         let verifier = try TokenVerifier(settings: config.jwt)
         var errors: [ConfigError] = []
         for route in config.routes where config.upstream(named: route.upstream) == nil {
             errors.append(ConfigError("undefined upstream '\(route.upstream)'", at: route.upstreamLocation))
         }
         guard errors.isEmpty else { throw ConfigErrors(errors) }
-        return GatewayRuntime(config: config, verifier: verifier)
+        return GatewayRuntime(config: config, verifier: verifier, revocation: revocation)
+    }
+}
+
+extension GatewayRuntime {
+    /// The same runtime checking tokens against `revocation` (loaded after the config was
+    /// validated, so that a broken config is reported before any plugin is touched).
+    public func with(revocation: RevocationService) -> GatewayRuntime {
+        GatewayRuntime(config: config, verifier: verifier, revocation: revocation)
     }
 }
 

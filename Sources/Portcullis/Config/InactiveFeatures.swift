@@ -3,9 +3,6 @@
 public enum InactiveFeatures {
     public static func warnings(for config: GatewayConfig) -> [String] {
         var warnings: [String] = []
-        if config.presentSections.contains("blocklist") {
-            warnings.append("blocklist: validated, but revocation checks are not active yet (plugin host pending)")
-        }
         if config.admin != nil {
             warnings.append("admin: validated, but the admin listener is not active yet")
         }

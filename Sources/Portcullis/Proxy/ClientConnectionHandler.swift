@@ -74,6 +74,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     private var upstreamNeedsFlush = false
     private var headerTimer: Scheduled<Void>?
     private var idleTimer: Scheduled<Void>?
+    /// Set while a request waits for its revocation check on a worker; reads are held.
+    private var revocationWait: RevocationWait?
+
+    /// Identifies one pending revocation check, so a late answer for a request that is gone
+    /// (connection closed) is ignored.
+    private final class RevocationWait {}
 
     init(loop: LoopContext, scheme: String) {
         self.loop = loop
@@ -124,6 +130,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
 
     func channelInactive(context: ChannelHandlerContext) {
         closing = true
+        revocationWait = nil
         headerTimer?.cancel()
         idleTimer?.cancel()
         if let exchange {
@@ -150,7 +157,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     /// Reads are held while a request is waiting for its upstream, while the upstream cannot
     /// take more body bytes, and once the body is complete (pipelined requests wait).
     private var holdReads: Bool {
-        guard !closing, let exchange else { return false }
+        guard !closing else { return false }
+        if revocationWait != nil { return true }
+        guard let exchange else { return false }
         guard !exchange.body.isComplete, let upstream = exchange.upstream else { return true }
         return !upstream.isWritable
     }
@@ -168,7 +177,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
             processing = false
             flushUpstreamIfNeeded()
         }
-        while !closing {
+        while !closing, revocationWait == nil {
             if let exchange {
                 forwardBody(exchange)
                 return
@@ -217,24 +226,71 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
         let requestID = clientRequestID(head) ?? loop.makeRequestID()
         switch RequestDecision.decide(head, runtime: runtime, cache: loop.tokenCache, now: Int64(time(nil))) {
         case .reject(let error):
-            // A body we did not read would be taken for the next request: close instead of draining.
-            respond(error, requestID: requestID, head: head, close: !head.keepAlive || head.framing != .none)
+            reject(error, head: head, requestID: requestID)
         case .forward(let plan):
-            guard let context else { return }
-            let route = runtime.routes[plan.routeIndex]
-            let target = runtime.upstreams[route.upstreamIndex]
-            let upstreamHead = HeadRewriter.upstreamRequest(
-                head, plan: plan, route: route, runtime: runtime, requestID: requestID,
-                clientAddress: clientAddress, scheme: scheme, logger: loop.logger, allocator: context.channel.allocator
-            )
-            let exchange = Exchange(
-                head: head, requestID: requestID, runtime: runtime, route: route,
-                pool: loop.pool(for: target), upstreamHead: upstreamHead
-            )
-            self.exchange = exchange
-            exchange.pool.acquire { [self] result in
-                self.leased(result, for: exchange)
+            guard let token = plan.token, let revocation = runtime.revocation else {
+                forward(head, plan: plan, requestID: requestID, runtime: runtime)
+                return
             }
+            // Every authenticated request is checked, cached verification or not.
+            switch revocation.check(token.revocationToken, on: loop.eventLoop) {
+            case .done(let outcome):
+                conclude(outcome, head: head, plan: plan, requestID: requestID, runtime: runtime)
+            case .pending(let answer):
+                let wait = RevocationWait()
+                revocationWait = wait
+                answer.assumeIsolated().whenSuccess { [self] outcome in
+                    guard revocationWait === wait, !closing else { return }
+                    revocationWait = nil
+                    conclude(outcome, head: head, plan: plan, requestID: requestID, runtime: runtime)
+                    process()
+                    resumeReads()
+                }
+            }
+        }
+    }
+
+    /// Applies the revocation verdict, and `on_error` when the blocklist could not answer.
+    private func conclude(
+        _ outcome: RevocationService.Outcome, head: RequestHead, plan: ForwardPlan, requestID: String,
+        runtime: GatewayRuntime
+    ) {
+        switch outcome {
+        case .notRevoked:
+            forward(head, plan: plan, requestID: requestID, runtime: runtime)
+        case .revoked:
+            reject(.tokenRevoked, head: head, requestID: requestID)
+        case .failed(let reason):
+            let allow = runtime.config.blocklist.onError == .allow
+            loop.revocationFailureLog.record(reason, allowed: allow, logger: loop.logger, now: loop.eventLoop.now)
+            if allow {
+                forward(head, plan: plan, requestID: requestID, runtime: runtime)
+            } else {
+                reject(.revocationUnavailable, head: head, requestID: requestID)
+            }
+        }
+    }
+
+    private func reject(_ error: GatewayError, head: RequestHead, requestID: String) {
+        // A body we did not read would be taken for the next request: close instead of draining.
+        respond(error, requestID: requestID, head: head, close: !head.keepAlive || head.framing != .none)
+    }
+
+    private func forward(_ head: RequestHead, plan: ForwardPlan, requestID: String, runtime: GatewayRuntime) {
+        guard let context else { return }
+        let route = runtime.routes[plan.routeIndex]
+        let target = runtime.upstreams[route.upstreamIndex]
+        let upstreamHead = HeadRewriter.upstreamRequest(
+            head, plan: plan, route: route, runtime: runtime, requestID: requestID,
+            clientAddress: clientAddress, scheme: scheme, logger: loop.logger, allocator: context.channel.allocator
+        )
+        let exchange = Exchange(
+            head: head, requestID: requestID, runtime: runtime, route: route,
+            pool: loop.pool(for: target), upstreamHead: upstreamHead
+        )
+        self.exchange = exchange
+        exchange.pool.acquire { [self] result in
+            self.leased(result, for: exchange)
         }
     }
 

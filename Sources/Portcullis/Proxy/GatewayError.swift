@@ -39,6 +39,11 @@ struct GatewayError: Error, Sendable, Equatable {
         status: 504, code: "gateway_timeout", message: "The upstream service did not answer in time."
     )
 
+    static let revocationUnavailable = GatewayError(
+        status: 503, code: "revocation_unavailable", message: "The revocation list could not be consulted."
+    )
+    static let tokenRevoked = GatewayError(AuthFailure(.tokenRevoked, "The token has been revoked."), tokenPresented: true)
+
     static func methodNotAllowed(allow: String) -> GatewayError {
         GatewayError(
             status: 405, code: "method_not_allowed", message: "This method is not allowed on this route.", allow: allow

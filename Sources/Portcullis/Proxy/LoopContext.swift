@@ -9,6 +9,7 @@ final class LoopContext {
     let runtimeBox: RuntimeBox
     let logger: Logger
     let tokenCache = VerifiedTokenCache()
+    var revocationFailureLog = RevocationFailureLog()
     private var pools: [String: UpstreamPool] = [:]
     private var random = SystemRandomNumberGenerator()
 

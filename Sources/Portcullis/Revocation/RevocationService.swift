@@ -1,0 +1,134 @@
+import CPortcullisPlugin
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// Revocation checks and revocations for the gateway, scheduled by plugin capability:
+/// a `PC_CAP_NONBLOCKING` plugin is called inline on the event loop; any other plugin on a
+/// bounded worker pool, with `blocklist.timeout` bounding each check.
+///
+/// One service per `blocklist` section; a reload that keeps the section keeps the service.
+public final class RevocationService: Sendable {
+    /// What a check found. `failed` is the plugin's error or a timeout; the caller applies
+    /// `on_error`.
+    enum Outcome: Sendable, Equatable {
+        case notRevoked
+        case revoked
+        case failed(String)
+    }
+
+    /// A check answered at once (inline plugin, full queue), or later on the caller's loop.
+    enum Check {
+        case done(Outcome)
+        case pending(EventLoopFuture<Outcome>)
+    }
+
+    public let plugin: BlocklistPlugin
+    public let settings: BlocklistSettings
+    private let workers: NIOThreadPool?
+    private let queue: RevocationBatchQueue?
+    private let timeout: TimeAmount
+    private let logger: Logger
+    private let failures = NIOLockedValueBox(0)
+
+    /// Worker threads for a blocking plugin: enough to overlap a few backend round trips,
+    /// few enough not to crowd the event loops on a small machine.
+    static let workerThreads = 4
+
+    /// Takes ownership of `plugin`; `shutdown()` closes it.
+    public init(plugin: BlocklistPlugin, settings: BlocklistSettings, logger: Logger) {
+        self.plugin = plugin
+        self.settings = settings
+        self.logger = logger
+        let (seconds, attoseconds) = settings.timeout.components
+        self.timeout = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        if plugin.capabilities.contains(.nonblocking) {
+            workers = nil
+            queue = nil
+        } else {
+            let workers = NIOThreadPool(numberOfThreads: Self.workerThreads)
+            workers.start()
+            self.workers = workers
+            queue = RevocationBatchQueue(
+                plugin: plugin, workers: workers,
+                maxDrainers: plugin.capabilities.contains(.threadsafe) ? Self.workerThreads : 1
+            )
+        }
+    }
+
+    /// How many checks failed or timed out since start (for `on_error: allow` accounting).
+    public var failureCount: Int {
+        failures.withLockedValue { $0 }
+    }
+
+    /// Checks `token` for a request on `loop`. Inline plugins answer at once; others answer
+    /// on `loop` within `blocklist.timeout`.
+    func check(_ token: RevocationToken, on loop: EventLoop) -> Check {
+        guard let queue else {
+            do throws(PluginCallError) {
+                return .done(try plugin.isRevoked(token) ? .revoked : .notRevoked)
+            } catch {
+                return .done(failed(error))
+            }
+        }
+        let promise = loop.makePromise(of: Outcome.self)
+        let settled = NIOLoopBoundBox(false, eventLoop: loop)
+        let timeout = self.timeout
+        let timer = loop.scheduleTask(in: timeout) { [self] in
+            guard !settled.value else { return }
+            settled.value = true
+            promise.succeed(failed(.timedOut(after: settings.timeout)))
+        }
+        queue.submit(token) { [self] result in
+            let outcome: Outcome
+            switch result {
+            case .success(let revoked): outcome = revoked ? .revoked : .notRevoked
+            case .failure(let error): outcome = failed(error)
+            }
+            loop.execute {
+                guard !settled.value else { return }
+                settled.value = true
+                timer.cancel()
+                promise.succeed(outcome)
+            }
+        }
+        return .pending(promise.futureResult)
+    }
+
+    /// Runs a revocation (or another plugin call) where the plugin may be called: inline for
+    /// a nonblocking plugin, else on a worker. Not bounded by `blocklist.timeout`: a
+    /// revocation that is slow should still land.
+    func perform<Value: Sendable>(
+        on loop: EventLoop, _ body: @escaping @Sendable (BlocklistPlugin) throws(PluginCallError) -> Value
+    ) -> EventLoopFuture<Result<Value, PluginCallError>> {
+        guard let workers else {
+            do throws(PluginCallError) {
+                return loop.makeSucceededFuture(.success(try body(plugin)))
+            } catch {
+                return loop.makeSucceededFuture(.failure(error))
+            }
+        }
+        let plugin = self.plugin
+        return workers.runIfActive(eventLoop: loop) { () -> Result<Value, PluginCallError> in
+            do throws(PluginCallError) {
+                return .success(try body(plugin))
+            } catch {
+                return .failure(error)
+            }
+        }.flatMapErrorThrowing { error in
+            .failure(PluginCallError(status: PC_ERR_UNAVAILABLE, message: "the revocation workers are stopped: \(error)"))
+        }
+    }
+
+    private func failed(_ error: PluginCallError) -> Outcome {
+        failures.withLockedValue { $0 += 1 }
+        return .failed(error.description)
+    }
+
+    /// Stops the workers and closes the plugin. Call once no request can use the service.
+    public func shutdown() {
+        try? workers?.syncShutdownGracefully()
+        plugin.close()
+    }
+}
