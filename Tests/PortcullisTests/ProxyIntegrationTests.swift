@@ -13,7 +13,7 @@ struct ProxyIntegrationTests {
         server:
           listen: 127.0.0.1:0
           max_body_bytes: 0
-          header_timeout: 1s
+          header_timeout: 10s
         jwt:
           issuers:
             - issuer: https://issuer.test
@@ -122,8 +122,8 @@ struct ProxyIntegrationTests {
             #expect(JSONValue.parse(missing.body)?["error"] == "missing_token")
 
             var tampered = try token(gateway)
-            tampered.removeLast()
-            tampered += tampered.hasSuffix("A") ? "B" : "A"
+            let last = tampered.removeLast()
+            tampered += last == "A" ? "B" : "A"  // always a different last character
             try await client.send("GET /api/x HTTP/1.1\r\nHost: h\r\nAuthorization: bearer \(tampered)\r\n\r\n")
             let invalid = try await client.response()
             #expect(invalid.status == 401)
@@ -202,10 +202,11 @@ struct ProxyIntegrationTests {
 
     @Test("answers 502 when the upstream refuses the connection")
     func badGateway() async throws {
-        // A port that was just free: nothing listens there.
-        let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
-        let port = probe.localAddress!.port!
-        try await probe.close()
+        // A port held by a socket that is bound but never listens: connecting to it is refused,
+        // and no other test can take the port meanwhile.
+        let holder = try ReservedPort()
+        defer { holder.release() }
+        let port = holder.port
         let gateway = try await GatewayHarness.start(yaml: Self.yaml, upstreamURL: "http://127.0.0.1:\(port)")
         let client = try await RawHTTPClient.connect(port: gateway.port)
         try await client.send("GET /public HTTP/1.1\r\nHost: h\r\n\r\n")
@@ -262,7 +263,10 @@ struct ProxyIntegrationTests {
 
     @Test("answers 431 for an oversized head and 408 for a head that does not arrive in time")
     func headLimits() async throws {
-        try await withGateway { gateway, _ in
+        // A short header_timeout only here: elsewhere a loaded CI machine may take longer than
+        // a second between connecting and sending.
+        let yaml = Self.yaml.replacingOccurrences(of: "header_timeout: 10s", with: "header_timeout: 1s")
+        try await withGateway(yaml: yaml) { gateway, _ in
             let big = try await RawHTTPClient.connect(port: gateway.port)
             try await big.send("GET /public HTTP/1.1\r\nHost: h\r\nX-Big: \(String(repeating: "a", count: 20000))\r\n\r\n")
             #expect(try await big.response().status == 431)
@@ -317,4 +321,28 @@ func fnv1a(count: Int) -> UInt64 {
     var hash: UInt64 = 0xcbf2_9ce4_8422_2325
     for index in 0..<count { hash = (hash ^ UInt64(index % 251)) &* 0x100_0000_01b3 }
     return hash
+}
+
+/// A 127.0.0.1 port bound by a socket that does not listen, so connections are refused.
+private struct ReservedPort {
+    let descriptor: Int32
+    let port: Int
+
+    init() throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let fd = descriptor
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard descriptor >= 0, bound else { throw POSIXError(.EADDRINUSE) }
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func release() {
+        close(descriptor)
+    }
 }
