@@ -255,24 +255,23 @@ static int32_t memory_revoke_subject(pc_instance *inst, pc_str sub, int64_t at, 
 
 /* --- Entry ---------------------------------------------------------------------------- */
 
-PC_EXPORT int32_t portcullis_blocklist_plugin_v1(const pc_host_api *host, pc_blocklist_plugin *out,
-                                                 size_t out_size) {
+static const pc_blocklist_plugin memory_descriptor = {
+    .abi_major = PC_PLUGIN_ABI_MAJOR,
+    .abi_minor = PC_PLUGIN_ABI_MINOR,
+    .struct_size = sizeof(pc_blocklist_plugin),
+    .name = "memory",
+    .version = "1.0.0",
+    .capabilities = PC_CAP_THREADSAFE | PC_CAP_NONBLOCKING | PC_CAP_SUBJECT | PC_CAP_BATCH,
+    .create = memory_create,
+    .destroy = memory_destroy,
+    .health = memory_health,
+    .is_revoked = memory_is_revoked,
+    .revoke = memory_revoke,
+    .revoke_subject = memory_revoke_subject,
+    .is_revoked_batch = memory_is_revoked_batch,
+};
+
+PC_EXPORT int32_t portcullis_blocklist_plugin_v1(const pc_host_api *host, pc_blocklist_plugin *out, size_t out_size) {
     (void)host;
-    pc_blocklist_plugin d;
-    memset(&d, 0, sizeof d);
-    d.abi_major = PC_PLUGIN_ABI_MAJOR;
-    d.abi_minor = PC_PLUGIN_ABI_MINOR;
-    d.struct_size = sizeof d;
-    d.name = "memory";
-    d.version = "1.0.0";
-    d.capabilities = PC_CAP_THREADSAFE | PC_CAP_NONBLOCKING | PC_CAP_SUBJECT | PC_CAP_BATCH;
-    d.create = memory_create;
-    d.destroy = memory_destroy;
-    d.health = memory_health;
-    d.is_revoked = memory_is_revoked;
-    d.revoke = memory_revoke;
-    d.revoke_subject = memory_revoke_subject;
-    d.is_revoked_batch = memory_is_revoked_batch;
-    memcpy(out, &d, out_size < sizeof d ? out_size : sizeof d);
-    return PC_OK;
+    return pc_describe(&memory_descriptor, out, out_size);
 }

@@ -287,23 +287,23 @@ static int32_t redis_create(const pc_host_api *host, pc_str config_json, pc_inst
     return PC_OK;
 }
 
+static const pc_blocklist_plugin redis_descriptor = {
+    .abi_major = PC_PLUGIN_ABI_MAJOR,
+    .abi_minor = PC_PLUGIN_ABI_MINOR,
+    .struct_size = sizeof(pc_blocklist_plugin),
+    .name = "redis",
+    .version = "1.0.0",
+    .capabilities = PC_CAP_THREADSAFE | PC_CAP_SUBJECT | PC_CAP_BATCH,
+    .create = redis_create,
+    .destroy = redis_destroy,
+    .health = redis_health,
+    .is_revoked = redis_is_revoked,
+    .revoke = redis_revoke,
+    .revoke_subject = redis_revoke_subject,
+    .is_revoked_batch = redis_is_revoked_batch,
+};
+
 PC_EXPORT int32_t portcullis_blocklist_plugin_v1(const pc_host_api *host, pc_blocklist_plugin *out, size_t out_size) {
-    pc_blocklist_plugin d;
     (void)host;
-    memset(&d, 0, sizeof d);
-    d.abi_major = PC_PLUGIN_ABI_MAJOR;
-    d.abi_minor = PC_PLUGIN_ABI_MINOR;
-    d.struct_size = sizeof d;
-    d.name = "redis";
-    d.version = "1.0.0";
-    d.capabilities = PC_CAP_THREADSAFE | PC_CAP_SUBJECT | PC_CAP_BATCH;
-    d.create = redis_create;
-    d.destroy = redis_destroy;
-    d.health = redis_health;
-    d.is_revoked = redis_is_revoked;
-    d.revoke = redis_revoke;
-    d.revoke_subject = redis_revoke_subject;
-    d.is_revoked_batch = redis_is_revoked_batch;
-    memcpy(out, &d, out_size < sizeof d ? out_size : sizeof d);
-    return PC_OK;
+    return pc_describe(&redis_descriptor, out, out_size);
 }

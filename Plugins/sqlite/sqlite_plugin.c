@@ -313,23 +313,23 @@ static int32_t sqlite_create(const pc_host_api *host, pc_str config_json, pc_ins
     return PC_OK;
 }
 
+static const pc_blocklist_plugin sqlite_descriptor = {
+    .abi_major = PC_PLUGIN_ABI_MAJOR,
+    .abi_minor = PC_PLUGIN_ABI_MINOR,
+    .struct_size = sizeof(pc_blocklist_plugin),
+    .name = "sqlite",
+    .version = "1.0.0",
+    .capabilities = PC_CAP_THREADSAFE | PC_CAP_SUBJECT | PC_CAP_BATCH,
+    .create = sqlite_create,
+    .destroy = sqlite_destroy,
+    .health = sqlite_health,
+    .is_revoked = sqlite_is_revoked,
+    .revoke = sqlite_revoke,
+    .revoke_subject = sqlite_revoke_subject,
+    .is_revoked_batch = sqlite_is_revoked_batch,
+};
+
 PC_EXPORT int32_t portcullis_blocklist_plugin_v1(const pc_host_api *host, pc_blocklist_plugin *out, size_t out_size) {
     (void)host;
-    pc_blocklist_plugin descriptor;
-    memset(&descriptor, 0, sizeof descriptor);
-    descriptor.abi_major = PC_PLUGIN_ABI_MAJOR;
-    descriptor.abi_minor = PC_PLUGIN_ABI_MINOR;
-    descriptor.struct_size = sizeof descriptor;
-    descriptor.name = "sqlite";
-    descriptor.version = "1.0.0";
-    descriptor.capabilities = PC_CAP_THREADSAFE | PC_CAP_SUBJECT | PC_CAP_BATCH;
-    descriptor.create = sqlite_create;
-    descriptor.destroy = sqlite_destroy;
-    descriptor.health = sqlite_health;
-    descriptor.is_revoked = sqlite_is_revoked;
-    descriptor.revoke = sqlite_revoke;
-    descriptor.revoke_subject = sqlite_revoke_subject;
-    descriptor.is_revoked_batch = sqlite_is_revoked_batch;
-    memcpy(out, &descriptor, out_size < sizeof descriptor ? out_size : sizeof descriptor);
-    return PC_OK;
+    return pc_describe(&sqlite_descriptor, out, out_size);
 }

@@ -1,4 +1,5 @@
-/* Messages, paths, the clock and the sweeper thread shared by the built-in plugins. */
+/* The entry copy, messages, paths, the clock and the sweeper thread shared by the built-in
+ * plugins. */
 #include "pc_support.h"
 
 #include <pthread.h>
@@ -7,6 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+int32_t pc_describe(const pc_blocklist_plugin *descriptor, pc_blocklist_plugin *out, size_t out_size) {
+    memcpy(out, descriptor, out_size < sizeof *descriptor ? out_size : sizeof *descriptor);
+    return PC_OK;
+}
 
 void pc_errf(pc_errbuf err, const char *format, ...) {
     if (!err.buf || err.cap == 0) return;

@@ -49,4 +49,31 @@ public final class GatewayHarness: Sendable {
         try await group.shutdownGracefully()
         runtime.runtime.revocation?.shutdown()
     }
+
+    /// Runs `body` with an upstream stub and a gateway in front of it, and shuts both down
+    /// whether `body` throws or not.
+    public static func withUpstream(
+        yaml: String, behavior: UpstreamStub.Behavior = .echo, directory: String = NSTemporaryDirectory(),
+        workers: Int = 1, logger: Logger? = nil, _ body: (GatewayHarness, UpstreamStub) async throws -> Void
+    ) async throws {
+        let upstream = try await UpstreamStub.start(behavior: behavior)
+        let gateway: GatewayHarness
+        do {
+            gateway = try await start(
+                yaml: yaml, upstreamURL: upstream.url, directory: directory, workers: workers, logger: logger
+            )
+        } catch {
+            try? await upstream.shutdown()
+            throw error
+        }
+        do {
+            try await body(gateway, upstream)
+        } catch {
+            try? await gateway.shutdown()
+            try? await upstream.shutdown()
+            throw error
+        }
+        try await gateway.shutdown()
+        try await upstream.shutdown()
+    }
 }

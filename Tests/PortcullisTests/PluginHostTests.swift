@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import PortcullisTestSupport
 import Testing
@@ -88,6 +91,21 @@ struct PluginHostTests {
         #expect(JSONValue.parse(Array(json.utf8)) == .object([
             "path": .string("data/revoked.db"), "sweep_interval": .number(5), "config_dir": .string("/etc/gateway"),
         ]))
+    }
+
+    @Test("close unloads the library, unless the plugin has PC_CAP_NO_UNLOAD")
+    func unloading() throws {
+        func stillLoaded(_ path: String) -> Bool {
+            guard let handle = dlopen(path, RTLD_NOW | RTLD_NOLOAD) else { return false }
+            dlclose(handle)
+            return true
+        }
+        let unloadable = try ProbePlugin.build(name: "probe_unload")
+        try open(unloadable).close()
+        #expect(!stillLoaded(unloadable))
+        let pinned = try ProbePlugin.build(["CAPS=(PC_CAP_THREADSAFE|PC_CAP_NO_UNLOAD)"], name: "probe_pinned")
+        try open(pinned).close()
+        #expect(stillLoaded(pinned))
     }
 
     @Test("the host API logs through the gateway logger at the plugin's level")

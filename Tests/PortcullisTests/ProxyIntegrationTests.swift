@@ -50,17 +50,7 @@ struct ProxyIntegrationTests {
         behavior: UpstreamStub.Behavior = .echo, yaml: String = Self.yaml,
         _ body: (GatewayHarness, UpstreamStub) async throws -> Void
     ) async throws {
-        let upstream = try await UpstreamStub.start(behavior: behavior)
-        let gateway = try await GatewayHarness.start(yaml: yaml, upstreamURL: upstream.url)
-        do {
-            try await body(gateway, upstream)
-        } catch {
-            try? await gateway.shutdown()
-            try? await upstream.shutdown()
-            throw error
-        }
-        try await gateway.shutdown()
-        try await upstream.shutdown()
+        try await GatewayHarness.withUpstream(yaml: yaml, behavior: behavior, body)
     }
 
     private func token(_ gateway: GatewayHarness, sub: String = "alice", type: TokenType = .access) throws -> String {

@@ -41,26 +41,9 @@ struct RevocationGateway {
         blocklist: String, directory: String = NSTemporaryDirectory(), workers: Int = 1, logger: Logger? = nil,
         _ body: (GatewayHarness, UpstreamStub) async throws -> Void
     ) async throws {
-        let upstream = try await UpstreamStub.start(behavior: .echo)
-        let gateway: GatewayHarness
-        do {
-            gateway = try await GatewayHarness.start(
-                yaml: yaml(blocklist: blocklist), upstreamURL: upstream.url, directory: directory, workers: workers,
-                logger: logger
-            )
-        } catch {
-            try? await upstream.shutdown()
-            throw error
-        }
-        do {
-            try await body(gateway, upstream)
-        } catch {
-            try? await gateway.shutdown()
-            try? await upstream.shutdown()
-            throw error
-        }
-        try await gateway.shutdown()
-        try await upstream.shutdown()
+        try await GatewayHarness.withUpstream(
+            yaml: yaml(blocklist: blocklist), directory: directory, workers: workers, logger: logger, body
+        )
     }
 
     /// One GET with `token` on a fresh connection.

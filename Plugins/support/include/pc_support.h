@@ -16,6 +16,17 @@
 extern "C" {
 #endif
 
+/* Internal to each plugin library: only the entry symbol is exported. */
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility push(hidden)
+#endif
+
+/* --- Entry ------------------------------------------------------------------------ */
+
+/* Copies `descriptor` into the host's buffer (at most out_size bytes) for the entry
+ * symbol; returns PC_OK. */
+int32_t pc_describe(const pc_blocklist_plugin *descriptor, pc_blocklist_plugin *out, size_t out_size);
+
 /* --- Config ----------------------------------------------------------------- */
 
 /* The type of a config value. Nested objects and arrays are kept as PC_JSON_OTHER
@@ -82,6 +93,10 @@ pc_sweeper *pc_sweeper_start(int64_t interval_seconds, void (*fn)(void *ctx), vo
 /* Wakes the thread, waits until it has exited (so fn never runs afterwards) and
  * frees the sweeper. NULL is ignored. */
 void pc_sweeper_stop(pc_sweeper *sweeper);
+
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }
