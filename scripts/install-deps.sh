@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the build and the tests need (run as root, or with sudo available).
 set -euo pipefail
-packages=(libsqlite3-dev libhiredis-dev redis-server curl openssl)
+# gcc and g++ provide `cc` and `c++`: tests compile plugins as a plugin author would.
+packages=(libsqlite3-dev libhiredis-dev redis-server gcc g++ curl openssl)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 ((${#missing[@]} == 0)) && exit 0
