@@ -39,15 +39,13 @@ struct Revoke: ParsableCommand {
         let revocation = try options.loadRevocation(config, logger: logger, failureCode: 2)
         defer { revocation.shutdown() }
         let plugin = revocation.plugin
-        let leeway = config.jwt.leeway.components.seconds
         let outcome: Result<String, PluginCallError>
         if let token {
             guard case .success(let verified) = runtime.verifier.verifySignatureAndClaims(token) else {
                 printError("portcullis revoke: the token does not verify against the configured issuers; nothing was revoked")
                 throw ExitCode(1)
             }
-            var identity = verified.revocationToken
-            identity.expiresAt = verified.expiresAt.map { $0 &+ leeway } ?? .max
+            let identity = RevocationWindow.entry(for: verified, jwt: config.jwt)
             let until = identity.expiresAt ?? .max
             outcome = Result { () throws(PluginCallError) in
                 try plugin.revoke(identity)
@@ -64,8 +62,7 @@ struct Revoke: ParsableCommand {
                 throw ExitCode(2)
             }
             // As /logout?all=true: tokens issued until now, remembered while any could still be valid.
-            let now = Int64(Date().timeIntervalSince1970)
-            let until = now + config.jwt.maxLifetime.components.seconds + leeway
+            let (now, until) = RevocationWindow.subject(now: Int64(Date().timeIntervalSince1970), jwt: config.jwt)
             outcome = Result { () throws(PluginCallError) in
                 try plugin.revokeSubject(sub, at: now, until: until)
                 return "revoked subject \(sub) for tokens issued at or before \(now), until \(until)"
