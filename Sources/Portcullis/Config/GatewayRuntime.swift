@@ -17,6 +17,10 @@ public final class GatewayRuntime: Sendable {
     /// incoming request so a client can never spoof them.
     let claimHeaderNames: [[UInt8]]
     let leewaySeconds: Int64
+    /// Where `/logout` reads the access token (every `jwt.access_token` location).
+    let logoutAccessSources: [CredentialLocation]
+    /// Where `/logout` reads the refresh token, in file order, `json_body` included.
+    let logoutRefreshLocations: [TokenLocation]
     /// The blocklist every verified token is checked against. `nil` only for runtimes built
     /// to test the synchronous decision alone; `serve` always has one.
     public let revocation: RevocationService?
@@ -46,6 +50,8 @@ public final class GatewayRuntime: Sendable {
         }
         self.claimHeaderNames = names
         self.leewaySeconds = Int64(config.jwt.leeway.components.seconds)
+        self.logoutAccessSources = CredentialLocation.compile(config.jwt.accessToken)
+        self.logoutRefreshLocations = config.jwt.refreshToken
     }
 
     /// Builds the runtime for a validated config; key material errors carry their positions.

@@ -6,9 +6,6 @@ public enum InactiveFeatures {
         if config.admin != nil {
             warnings.append("admin: validated, but the admin listener is not active yet")
         }
-        if config.presentSections.contains("logout"), config.logout != nil {
-            warnings.append("logout: validated, but /logout is not handled by the gateway yet")
-        }
         if config.server.tls != nil {
             warnings.append("server.tls: validated, but the listener serves plain HTTP until TLS support lands")
         }

@@ -81,6 +81,16 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     /// (connection closed) is ignored.
     private final class RevocationWait {}
 
+    /// A `/logout` request whose body is being read.
+    private struct LogoutBodyRead {
+        var head: RequestHead
+        var requestID: String
+        var runtime: GatewayRuntime
+        var body: BoundedBody
+    }
+
+    private var logoutBodyRead: LogoutBodyRead?
+
     init(loop: LoopContext, scheme: String) {
         self.loop = loop
         self.scheme = scheme
@@ -131,6 +141,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     func channelInactive(context: ChannelHandlerContext) {
         closing = true
         revocationWait = nil
+        logoutBodyRead = nil
         headerTimer?.cancel()
         idleTimer?.cancel()
         if let exchange {
@@ -178,6 +189,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
             flushUpstreamIfNeeded()
         }
         while !closing, revocationWait == nil {
+            if logoutBodyRead != nil {
+                guard readLogoutBody() else { return }
+                continue
+            }
             if let exchange {
                 forwardBody(exchange)
                 return
@@ -227,6 +242,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
         switch RequestDecision.decide(head, runtime: runtime, cache: loop.tokenCache, now: Int64(time(nil))) {
         case .reject(let error):
             reject(error, head: head, requestID: requestID)
+        case .logout:
+            guard let body = BoundedBody(framing: head.framing, limit: LogoutRequest.maxBodyBytes) else {
+                reject(.payloadTooLarge, head: head, requestID: requestID)
+                return
+            }
+            logoutBodyRead = LogoutBodyRead(head: head, requestID: requestID, runtime: runtime, body: body)
         case .forward(let plan):
             guard let token = plan.token, let revocation = runtime.revocation else {
                 forward(head, plan: plan, requestID: requestID, runtime: runtime)
@@ -268,6 +289,69 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
             } else {
                 reject(.revocationUnavailable, head: head, requestID: requestID)
             }
+        }
+    }
+
+    // MARK: /logout
+
+    /// Feeds buffered bytes to the `/logout` body; true once the request has moved on
+    /// (answered, or waiting for the blocklist), false while more bytes are needed.
+    private func readLogoutBody() -> Bool {
+        guard var read = logoutBodyRead else { return true }
+        var input = inbound ?? ByteBuffer()
+        let progress = read.body.feed(&input)
+        inbound = input.readableBytes > 0 ? input : nil
+        switch progress {
+        case .needMore:
+            logoutBodyRead = read
+            return false
+        case .tooLarge:
+            logoutBodyRead = nil
+            inbound = nil
+            respond(.payloadTooLarge, requestID: read.requestID, head: read.head, close: true)
+        case .malformed:
+            logoutBodyRead = nil
+            inbound = nil
+            respond(.badRequest("The chunked request body is malformed."), requestID: read.requestID, head: read.head, close: true)
+        case .complete(let body):
+            logoutBodyRead = nil
+            logOut(read.head, body: body, requestID: read.requestID, runtime: read.runtime)
+        }
+        return true
+    }
+
+    /// Verifies both tokens, then checks and revokes them off the request path's fast lane;
+    /// reads are held until the answer is written.
+    private func logOut(_ head: RequestHead, body: [UInt8], requestID: String, runtime: GatewayRuntime) {
+        let now = Int64(time(nil))
+        let plan: LogoutPlan
+        switch LogoutRequest.plan(head, body: body, runtime: runtime, cache: loop.tokenCache, now: now) {
+        case .failure(let error):
+            respond(error, requestID: requestID, head: head, close: !head.keepAlive)
+            return
+        case .success(let planned):
+            plan = planned
+        }
+        let wait = RevocationWait()
+        revocationWait = wait
+        LogoutFlow.run(plan, runtime: runtime, on: loop.eventLoop, now: now).assumeIsolated().whenSuccess { [self] result in
+            guard revocationWait === wait, !closing, let context else { return }
+            revocationWait = nil
+            switch result {
+            case .failure(let error):
+                respond(error, requestID: requestID, head: head, close: !head.keepAlive)
+            case .success(let answer):
+                let bytes = JSONResponse.render(
+                    status: 200, body: answer.body, requestID: requestID, close: !head.keepAlive, headers: answer.headers,
+                    allocator: context.channel.allocator
+                )
+                if head.keepAlive {
+                    context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+                } else {
+                    writeAndLinger(bytes)
+                }
+            }
+            afterExchange()
         }
     }
 

@@ -39,6 +39,9 @@ struct GatewayError: Error, Sendable, Equatable {
         status: 504, code: "gateway_timeout", message: "The upstream service did not answer in time."
     )
 
+    static let notSupported = GatewayError(
+        status: 501, code: "not_supported", message: "The blocklist plugin cannot revoke subjects."
+    )
     static let revocationUnavailable = GatewayError(
         status: 503, code: "revocation_unavailable", message: "The revocation list could not be consulted."
     )
@@ -77,12 +80,26 @@ struct GatewayError: Error, Sendable, Equatable {
         body += #","message":"#
         JSONValue.writeString(message, to: &body)
         body += "}"
+        var headers: [(String, String)] = []
+        if let challenge { headers.append(("WWW-Authenticate", challenge)) }
+        if let allow { headers.append(("Allow", allow)) }
+        return JSONResponse.render(
+            status: status, body: body, requestID: requestID, close: close, headers: headers, allocator: allocator
+        )
+    }
+}
+
+/// A complete JSON response the gateway writes itself: errors and `/logout`'s answer.
+enum JSONResponse {
+    static func render(
+        status: Int, body: String, requestID: String, close: Bool, headers: [(String, String)] = [],
+        allocator: ByteBufferAllocator
+    ) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 256 + body.utf8.count)
         buffer.writeString("HTTP/1.1 \(status) \(HTTPStatus.reason(status))\r\n")
         buffer.writeString("Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n")
         buffer.writeString("X-Request-Id: \(requestID)\r\n")
-        if let challenge { buffer.writeString("WWW-Authenticate: \(challenge)\r\n") }
-        if let allow { buffer.writeString("Allow: \(allow)\r\n") }
+        for (name, value) in headers { buffer.writeString("\(name): \(value)\r\n") }
         if close { buffer.writeString("Connection: close\r\n") }
         buffer.writeString("\r\n")
         buffer.writeString(body)

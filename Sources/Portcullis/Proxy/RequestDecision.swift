@@ -21,6 +21,8 @@ enum RequestDecision {
     enum Outcome {
         case reject(GatewayError)
         case forward(ForwardPlan)
+        /// `POST <logout.path>`: answered by the gateway (`LogoutRequest`, `LogoutFlow`).
+        case logout
     }
 
     static func decide(
@@ -31,6 +33,10 @@ enum RequestDecision {
         }
         let host = head.field(.host).map { Substring(head.string($0.value)) }
         let method = Substring(head.string(head.method))
+        // `/logout` is answered before the route table is consulted (SPEC section 4).
+        if let logout = runtime.config.logout, path == logout.path {
+            return method == "POST" ? .logout : .reject(.methodNotAllowed(allow: "POST"))
+        }
         let routeIndex: Int
         switch runtime.routeTable.match(path: path, host: host, method: method) {
         case .notFound: return .reject(.notFound)
