@@ -3,9 +3,6 @@
 public enum InactiveFeatures {
     public static func warnings(for config: GatewayConfig) -> [String] {
         var warnings: [String] = []
-        if config.admin != nil {
-            warnings.append("admin: validated, but the admin listener is not active yet")
-        }
         if config.presentSections.contains("logout"), config.logout != nil {
             warnings.append("logout: validated, but /logout is not handled by the gateway yet")
         }
