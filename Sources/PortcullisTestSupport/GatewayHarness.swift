@@ -9,13 +9,17 @@ import Portcullis
 /// plugin is the real one the config names, loaded from the build folder.
 public final class GatewayHarness: Sendable {
     public let server: GatewayServer
+    /// The admin listener, when the config has an `admin` section.
+    public let admin: AdminServer?
     public let runtime: RuntimeBox
     private let group: MultiThreadedEventLoopGroup
 
     public var port: Int { server.port }
+    public var adminPort: Int? { admin?.port }
 
-    private init(server: GatewayServer, runtime: RuntimeBox, group: MultiThreadedEventLoopGroup) {
+    private init(server: GatewayServer, admin: AdminServer?, runtime: RuntimeBox, group: MultiThreadedEventLoopGroup) {
         self.server = server
+        self.admin = admin
         self.runtime = runtime
         self.group = group
     }
@@ -40,12 +44,27 @@ public final class GatewayHarness: Sendable {
             throw error
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: workers)
-        let server = try await GatewayServer.start(runtime: box, group: group, logger: logger)
-        return GatewayHarness(server: server, runtime: box, group: group)
+        let server: GatewayServer
+        let admin: AdminServer?
+        do {
+            server = try await GatewayServer.start(runtime: box, group: group, logger: logger)
+            do {
+                admin = config.admin == nil ? nil : try await AdminServer.start(runtime: box, group: group, logger: logger)
+            } catch {
+                try? await server.close()
+                throw error
+            }
+        } catch {
+            try? await group.shutdownGracefully()
+            revocation.shutdown()
+            throw error
+        }
+        return GatewayHarness(server: server, admin: admin, runtime: box, group: group)
     }
 
     public func shutdown() async throws {
         try await server.close()
+        try await admin?.close()
         try await group.shutdownGracefully()
         runtime.runtime.revocation?.shutdown()
     }

@@ -27,9 +27,10 @@ struct Serve: AsyncParsableCommand {
         logBlocklistHealth(revocation, logger: logger)
         let threads = config.server.workers ?? System.coreCount
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let box = RuntimeBox(runtime)
         let server: GatewayServer
         do {
-            server = try await GatewayServer.start(runtime: RuntimeBox(runtime), group: group, logger: logger)
+            server = try await GatewayServer.start(runtime: box, group: group, logger: logger)
         } catch {
             logger.error("cannot listen on \(config.server.listen): \(error)")
             try? await group.shutdownGracefully()
@@ -43,9 +44,24 @@ struct Serve: AsyncParsableCommand {
                 "portcullis.workers": "\(threads)", "portcullis.routes": "\(config.routes.count)",
             ]
         )
+        var admin: AdminServer?
+        if let settings = config.admin {
+            do {
+                let started = try await AdminServer.start(runtime: box, group: group, logger: logger)
+                admin = started
+                logger.info("admin listening", metadata: ["portcullis.listen": "\(settings.listen.host):\(started.port)"])
+            } catch {
+                logger.error("cannot listen on \(settings.listen) (admin): \(error)")
+                try? await server.close()
+                try? await group.shutdownGracefully()
+                revocation.shutdown()
+                throw ExitCode(2)
+            }
+        }
         let signal = await TerminationSignal.wait()
         logger.info("shutting down", metadata: ["portcullis.signal": "\(signal)"])
         try? await server.close()
+        try? await admin?.close()
         try? await group.shutdownGracefully()
         revocation.shutdown()
     }

@@ -3,9 +3,6 @@
 public enum InactiveFeatures {
     public static func warnings(for config: GatewayConfig) -> [String] {
         var warnings: [String] = []
-        if config.admin != nil {
-            warnings.append("admin: validated, but the admin listener is not active yet")
-        }
         if config.server.tls != nil {
             warnings.append("server.tls: validated, but the listener serves plain HTTP until TLS support lands")
         }
