@@ -42,6 +42,20 @@ public final class GatewayProcess: Sendable {
         throw lastError
     }
 
+    /// The config file the process serves.
+    public var configPath: String { "\(directory)/gateway.yaml" }
+
+    /// Replaces the config file (`{{LISTEN}}` becomes the same port), e.g. before a SIGHUP.
+    public func rewrite(yaml: String) throws {
+        try yaml.replacingOccurrences(of: "{{LISTEN}}", with: "127.0.0.1:\(port)")
+            .write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    /// Sends `signal` (e.g. SIGHUP) to the process.
+    public func send(_ signal: Int32) {
+        process.send(signal)
+    }
+
     /// What the process wrote to stdout and stderr.
     public var log: String { Self.log(in: directory) }
 

@@ -22,19 +22,23 @@ struct Serve: AsyncParsableCommand {
         for warning in InactiveFeatures.warnings(for: config) {
             logger.warning("\(warning)")
         }
-        let revocation = try options.loadRevocation(config, logger: logger, failureCode: 2)
-        let runtime = validated.with(revocation: revocation)
-        logBlocklistHealth(revocation, logger: logger)
+        let box: RuntimeBox
+        do {
+            // Only the box holds the service, so that a reload that replaces it lets it go.
+            let revocation = try options.loadRevocation(config, logger: logger, failureCode: 2)
+            logBlocklistHealth(revocation, logger: logger)
+            box = RuntimeBox(validated.with(revocation: revocation))
+        }
+        let reloader = ConfigReloader(file: options.configPath, pluginDirectory: options.pluginDir, box: box, logger: logger)
         let threads = config.server.workers ?? System.coreCount
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        let box = RuntimeBox(runtime)
         let server: GatewayServer
         do {
             server = try await GatewayServer.start(runtime: box, group: group, logger: logger)
         } catch {
             logger.error("cannot listen on \(config.server.listen): \(error)")
             try? await group.shutdownGracefully()
-            revocation.shutdown()
+            box.runtime.revocation?.shutdown()
             throw ExitCode(2)
         }
         logger.info(
@@ -47,23 +51,25 @@ struct Serve: AsyncParsableCommand {
         var admin: AdminServer?
         if let settings = config.admin {
             do {
-                let started = try await AdminServer.start(runtime: box, group: group, logger: logger)
+                let started = try await AdminServer.start(runtime: box, group: group, logger: logger, reloader: reloader)
                 admin = started
                 logger.info("admin listening", metadata: ["portcullis.listen": "\(settings.listen.host):\(started.port)"])
             } catch {
                 logger.error("cannot listen on \(settings.listen) (admin): \(error)")
                 try? await server.close()
                 try? await group.shutdownGracefully()
-                revocation.shutdown()
+                box.runtime.revocation?.shutdown()
                 throw ExitCode(2)
             }
         }
+        let hangups = ReloadSignal.install(reloader)
         let signal = await TerminationSignal.wait()
+        hangups.cancel()
         logger.info("shutting down", metadata: ["portcullis.signal": "\(signal)"])
         try? await server.close()
         try? await admin?.close()
         try? await group.shutdownGracefully()
-        revocation.shutdown()
+        box.runtime.revocation?.shutdown()
     }
 
     /// A plugin that loads but fails `health` does not stop the gateway (SPEC section 1): the
@@ -81,6 +87,17 @@ struct Serve: AsyncParsableCommand {
         case .failure(let error):
             logger.error("blocklist plugin is not healthy; serving anyway, not ready: \(error)", metadata: metadata)
         }
+    }
+}
+
+/// SIGHUP reloads the config (SPEC section 6), on a dispatch queue: never an event loop.
+enum ReloadSignal {
+    static func install(_ reloader: ConfigReloader) -> DispatchSourceSignal {
+        Foundation.signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "portcullis.reload"))
+        source.setEventHandler { _ = reloader.reload() }
+        source.resume()
+        return source
     }
 }
 

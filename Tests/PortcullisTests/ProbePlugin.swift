@@ -70,7 +70,10 @@ enum ProbePlugin {
             return PC_OK;
         }
 
-        static void probe_destroy(pc_instance *inst) { free(inst); }
+        static void probe_destroy(pc_instance *inst) {
+            say(inst->host, "destroyed");
+            free(inst);
+        }
 
         static int32_t probe_health(pc_instance *inst, pc_errbuf err) {
             (void)inst;

@@ -21,10 +21,12 @@ final class AdminConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
     }
 
     private let runtimeBox: RuntimeBox
+    private let reloader: ConfigReloader?
     private let logger: Logger
     private var state = State.idle
 
-    init(runtimeBox: RuntimeBox, logger: Logger) {
+    init(runtimeBox: RuntimeBox, reloader: ConfigReloader?, logger: Logger) {
+        self.reloader = reloader
         self.runtimeBox = runtimeBox
         self.logger = logger
     }
@@ -46,7 +48,7 @@ final class AdminConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
             break
         case (.end, .receiving(let head, let body)):
             state = .responding
-            let router = AdminRouter(runtime: runtimeBox.runtime, loop: context.eventLoop, logger: logger)
+            let router = AdminRouter(runtime: runtimeBox.runtime, reloader: reloader, loop: context.eventLoop, logger: logger)
             router.respond(to: head, body: body).assumeIsolated().whenSuccess { [self] response in
                 write(response, for: head, keepAlive: head.isKeepAlive, context: context)
             }

@@ -1,11 +1,14 @@
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// Maps one admin request to its answer (SPEC section 5). `/admin/*` needs the admin token
-/// and is 404 without one configured; `/metrics` and `/admin/reload` are not served yet.
+/// and is 404 without one configured; `/metrics` is not served yet.
 struct AdminRouter {
     let runtime: GatewayRuntime
+    /// `nil` where nothing can be reloaded (a gateway built from text in tests).
+    let reloader: ConfigReloader?
     let loop: EventLoop
     let logger: Logger
 
@@ -39,6 +42,10 @@ struct AdminRouter {
             guard head.method == .POST else { return answer(.methodNotAllowed(allow: "POST")) }
             return revocations.revoke(body: body)
         }
+        if path == "/admin/reload", let reloader {
+            guard head.method == .POST else { return answer(.methodNotAllowed(allow: "POST")) }
+            return reload(reloader)
+        }
         if path.hasPrefix(lookupPrefix) {
             guard head.method == .GET else { return answer(.methodNotAllowed(allow: "GET")) }
             guard let jti = Self.percentDecoded(path.utf8.dropFirst(lookupPrefix.utf8.count)) else {
@@ -48,6 +55,20 @@ struct AdminRouter {
             return revocations.lookup(jti: jti)
         }
         return answer(.notFound)
+    }
+
+    /// Same as SIGHUP; the file is read and the plugin possibly created on a thread-pool
+    /// thread, never on the event loop.
+    private func reload(_ reloader: ConfigReloader) -> EventLoopFuture<AdminResponse> {
+        NIOThreadPool.singleton.runIfActive(eventLoop: loop) { reloader.reload() }.map { outcome in
+            switch outcome {
+            case .reloaded: return AdminResponse(status: 200, body: #"{"reloaded":true}"#)
+            case .failed(let problems):
+                return .error(400, "invalid_config", problems.joined(separator: "\n"))
+            }
+        }.recover { error in
+            .error(503, "reload_unavailable", "The reload could not run: \(error).")
+        }
     }
 
     private func answer(_ response: AdminResponse) -> EventLoopFuture<AdminResponse> {

@@ -21,7 +21,8 @@ public final class AdminServer: Sendable {
     /// current when it completes. Throws when the config has no `admin` section or the
     /// address cannot be bound.
     public static func start(
-        runtime runtimeBox: RuntimeBox, group: MultiThreadedEventLoopGroup, logger: Logger
+        runtime runtimeBox: RuntimeBox, group: MultiThreadedEventLoopGroup, logger: Logger,
+        reloader: ConfigReloader? = nil
     ) async throws -> AdminServer {
         guard let settings = runtimeBox.runtime.config.admin else {
             throw AdminServerError.notConfigured
@@ -34,7 +35,7 @@ public final class AdminServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
                     try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
-                    try pipeline.addHandler(AdminConnectionHandler(runtimeBox: runtimeBox, logger: logger))
+                    try pipeline.addHandler(AdminConnectionHandler(runtimeBox: runtimeBox, reloader: reloader, logger: logger))
                 }
             }
             .bind(host: settings.listen.host, port: settings.listen.port)

@@ -1,4 +1,5 @@
 import CPortcullisPlugin
+import Dispatch
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -127,8 +128,22 @@ public final class RevocationService: Sendable {
     }
 
     /// Stops the workers and closes the plugin. Call once no request can use the service.
+    /// Idempotent.
     public func shutdown() {
         try? workers?.syncShutdownGracefully()
         plugin.close()
+    }
+
+    /// Reached when a reload has replaced this service and the last request, check or
+    /// revocation using it is done (each holds a reference): the workers stop and the plugin is
+    /// destroyed on a background queue, never on the event loop that dropped the reference.
+    /// After `shutdown()` this does nothing more.
+    deinit {
+        let plugin = self.plugin
+        if let workers {
+            workers.shutdownGracefully(queue: .global()) { _ in plugin.close() }
+        } else {
+            DispatchQueue.global().async { plugin.close() }
+        }
     }
 }
