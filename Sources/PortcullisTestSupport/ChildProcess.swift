@@ -96,12 +96,19 @@ final class SpawnedProcess {
 
     /// Reaps the process once it has exited; false if it is still running at the deadline.
     func waitForExit(within timeout: Duration) -> Bool {
+        waitForStatus(within: timeout) != nil
+    }
+
+    /// The raw wait status once the process has exited (`nil` if still running at the
+    /// deadline; -1 if it was reaped elsewhere).
+    func waitForStatus(within timeout: Duration) -> Int32? {
         let deadline = ContinuousClock.now + timeout
         var status: Int32 = 0
         while true {
             let result = waitpid(pid, &status, WNOHANG)
-            if result == pid || (result < 0 && errno != EINTR) { return true }
-            if ContinuousClock.now >= deadline { return false }
+            if result == pid { return status }
+            if result < 0 && errno != EINTR { return -1 }
+            if ContinuousClock.now >= deadline { return nil }
             Thread.sleep(forTimeInterval: 0.005)
         }
     }
@@ -155,6 +162,14 @@ public final class WatchedProcess: @unchecked Sendable {
 
     public func send(_ signal: Int32) {
         child.send(signal)
+    }
+
+    /// Sends `signal` and returns the exit code once the child exits on its own within
+    /// `timeout` (`nil` when it is still running or was killed by a signal).
+    public func exitCode(after signal: Int32, within timeout: Duration) -> Int32? {
+        child.send(signal)
+        guard let status = child.waitForStatus(within: timeout), status >= 0, status & 0x7F == 0 else { return nil }
+        return (status >> 8) & 0xFF
     }
 
     /// SIGTERM through the watchdog, then waits for the child to exit (SIGKILL after 10 s).

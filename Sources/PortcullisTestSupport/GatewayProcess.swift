@@ -51,6 +51,12 @@ public final class GatewayProcess: Sendable {
             .write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
+    /// Sends `signal` (SIGTERM, SIGINT) and returns the exit code once the process exits
+    /// within `timeout`; `nil` if it did not (or died of a signal).
+    public func exitCode(after signal: Int32, within timeout: Duration) -> Int32? {
+        process.exitCode(after: signal, within: timeout)
+    }
+
     /// Sends `signal` (e.g. SIGHUP) to the process.
     public func send(_ signal: Int32) {
         process.send(signal)

@@ -11,6 +11,9 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
+    /// How long SIGTERM/SIGINT waits for requests in flight (SPEC section 6).
+    static let shutdownGracePeriod: Duration = .seconds(30)
+
     func run() async throws {
         let validated = try options.loadRuntime()
         let config = validated.config
@@ -65,8 +68,12 @@ struct Serve: AsyncParsableCommand {
         let hangups = ReloadSignal.install(reloader)
         let signal = await TerminationSignal.wait()
         hangups.cancel()
-        logger.info("shutting down", metadata: ["portcullis.signal": "\(signal)"])
-        try? await server.close()
+        logger.info("shutting down: no new connections, finishing requests in flight (up to 30 s)", metadata: ["portcullis.signal": "\(signal)"])
+        if await server.shutdown(gracePeriod: Self.shutdownGracePeriod) {
+            logger.info("every connection finished")
+        } else {
+            logger.warning("grace period over; the remaining connections were closed")
+        }
         try? await admin?.close()
         try? await group.shutdownGracefully()
         box.runtime.revocation?.shutdown()

@@ -100,10 +100,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        loop.register(self)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        loop.unregister(self)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -199,6 +201,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
             }
             guard var input = inbound, input.readableBytes > 0 else {
                 inbound = nil
+                if loop.draining { closeConnection() }
                 return
             }
             // Tolerate empty lines before a request line (RFC 9112 section 2.2).
@@ -554,6 +557,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
 
     /// Back to waiting for the next request on a kept-alive connection.
     private func afterExchange() {
+        if loop.draining, inbound == nil {
+            closeConnection()
+            return
+        }
         if inbound == nil {
             armIdleTimer()
         } else {
@@ -583,6 +590,20 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
             loop.assumeIsolated().scheduleTask(in: .seconds(2)) { context.close(promise: nil) }
             self.resumeReads()
         }
+    }
+
+    // MARK: Shutdown
+
+    /// Graceful shutdown: a connection between requests closes now; a busy one closes after
+    /// its current response (`afterExchange`).
+    func closeIfIdle() {
+        guard exchange == nil, revocationWait == nil, logoutBodyRead == nil, inbound == nil else { return }
+        closeConnection()
+    }
+
+    /// The grace period is over.
+    func forceClose() {
+        closeConnection()
     }
 
     private func closeConnection() {

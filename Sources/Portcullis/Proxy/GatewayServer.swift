@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -52,6 +53,44 @@ public final class GatewayServer: Sendable {
             .bind(host: server.listen.host, port: server.listen.port)
             .get()
         return GatewayServer(channel: channel, contexts: contexts)
+    }
+
+    /// Graceful shutdown (SPEC section 6): stops accepting, lets requests in flight finish
+    /// and closes every connection once it is idle, for at most `gracePeriod`; then closes
+    /// whatever is left. Returns whether every connection finished in time.
+    @discardableResult
+    public func shutdown(gracePeriod: Duration) async -> Bool {
+        try? await channel.close()
+        var drains: [EventLoopFuture<Void>] = []
+        for context in contexts {
+            if let drain = try? await context.eventLoop.submit({ context.value.beginDrain() }).get() {
+                drains.append(drain)
+            }
+        }
+        let loop = contexts.first?.eventLoop ?? channel.eventLoop
+        let all = EventLoopFuture.andAllSucceed(drains, on: loop)
+        let (seconds, attoseconds) = gracePeriod.components
+        let timeout = loop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {}
+        let finished = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let resumed = NIOLockedValueBox(false)
+            @Sendable func resume(_ value: Bool) {
+                let first = resumed.withLockedValue { done in
+                    defer { done = true }
+                    return !done
+                }
+                if first { continuation.resume(returning: value) }
+            }
+            all.whenComplete { _ in resume(true) }
+            timeout.futureResult.whenComplete { _ in resume(false) }
+        }
+        timeout.cancel()
+        for context in contexts {
+            try? await context.eventLoop.submit {
+                context.value.closeAllConnections()
+                context.value.closeIdleConnections()
+            }.get()
+        }
+        return finished
     }
 
     /// Stops accepting; connections in flight are not waited for here.

@@ -11,6 +11,11 @@ final class LoopContext {
     let tokenCache = VerifiedTokenCache()
     var revocationFailureLog = RevocationFailureLog()
     private var pools: [String: UpstreamPool] = [:]
+    /// Open client connections on this loop, for graceful shutdown.
+    private var connections: [ObjectIdentifier: ClientConnectionHandler] = [:]
+    /// Set once shutdown has begun: connections close as soon as they are idle.
+    private(set) var draining = false
+    private var drained: EventLoopPromise<Void>?
     private var random = SystemRandomNumberGenerator()
 
     init(eventLoop: EventLoop, runtimeBox: RuntimeBox, logger: Logger) {
@@ -38,6 +43,34 @@ final class LoopContext {
             }
             return 32
         }
+    }
+
+    func register(_ connection: ClientConnectionHandler) {
+        connections[ObjectIdentifier(connection)] = connection
+    }
+
+    func unregister(_ connection: ClientConnectionHandler) {
+        connections[ObjectIdentifier(connection)] = nil
+        if draining, connections.isEmpty {
+            drained?.succeed()
+            drained = nil
+        }
+    }
+
+    /// Stops keep-alive: idle connections close now, busy ones after their current response.
+    /// Succeeds once every connection of this loop is closed.
+    func beginDrain() -> EventLoopFuture<Void> {
+        draining = true
+        for connection in Array(connections.values) { connection.closeIfIdle() }
+        guard !connections.isEmpty else { return eventLoop.makeSucceededVoidFuture() }
+        let promise = drained ?? eventLoop.makePromise(of: Void.self)
+        drained = promise
+        return promise.futureResult
+    }
+
+    /// After the grace period: whatever is still open is closed.
+    func closeAllConnections() {
+        for connection in Array(connections.values) { connection.forceClose() }
     }
 
     func closeIdleConnections() {
