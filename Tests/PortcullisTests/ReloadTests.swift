@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import PortcullisTestSupport
@@ -56,6 +57,40 @@ struct ReloadTests {
         #expect(gateway.log.contains("gateway.yaml:3:3:"))
         #expect(try await status(gateway.port, "/v2/x") == 200)
         #expect(try await status(gateway.port, "/api/x") == 200)
+    }
+
+    @Test("a client sending requests without pause sees no failure while the config is reloaded 10 times")
+    func reloadUnderLoad() async throws {
+        let upstream = try await UpstreamStub.start(behavior: .echo)
+        defer { Task { try? await upstream.shutdown() } }
+        func config(_ withV2: Bool) -> String {
+            yaml(upstream: upstream.url, withV2: withV2).replacingOccurrences(of: "127.0.0.1:0", with: "{{LISTEN}}")
+        }
+        let gateway = try GatewayProcess(yaml: config(false))
+        defer { gateway.stop() }
+        let token = tokens.token()
+        let stop = ManagedFlag()
+        let load = Task { () -> (ok: Int, failed: [Int]) in
+            var ok = 0
+            var failed: [Int] = []
+            let client = try await RawHTTPClient.connect(port: gateway.port)
+            while !stop.isSet {
+                try await client.send("GET /api/x HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer \(token)\r\n\r\n")
+                let status = try await client.response().status
+                if status == 200 { ok += 1 } else { failed.append(status) }
+            }
+            await client.close()
+            return (ok, failed)
+        }
+        for round in 1...10 {
+            try gateway.rewrite(yaml: config(round % 2 == 1))
+            gateway.send(SIGHUP)
+            #expect(await eventually { gateway.log.components(separatedBy: "config reloaded").count - 1 == round })
+        }
+        stop.set()
+        let result = try await load.value
+        #expect(result.failed.isEmpty)
+        #expect(result.ok > 10)
     }
 
     @Test("POST /admin/reload answers 200 reloaded, or 400 invalid_config with the position and the old config kept")
@@ -137,4 +172,11 @@ struct ReloadTests {
         #expect(reloader.counts.successes == 2)
         box.runtime.revocation?.shutdown()
     }
+}
+
+/// A flag one task sets and another polls.
+final class ManagedFlag: Sendable {
+    private let value = NIOLockedValueBox(false)
+    var isSet: Bool { value.withLockedValue { $0 } }
+    func set() { value.withLockedValue { $0 = true } }
 }
