@@ -90,6 +90,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     }
 
     private var logoutBodyRead: LogoutBodyRead?
+    /// The current request's access-log line, when `log.access_log` is on.
+    private var access: AccessRecord?
 
     init(loop: LoopContext, scheme: String) {
         self.loop = loop
@@ -242,10 +244,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     private func start(_ head: RequestHead) {
         let runtime = loop.runtimeBox.runtime
         let requestID = clientRequestID(head) ?? loop.makeRequestID()
+        if runtime.config.log.accessLog {
+            access = AccessRecord(start: loop.eventLoop.now, requestID: requestID, head: head)
+        }
         switch RequestDecision.decide(head, runtime: runtime, cache: loop.tokenCache, now: Int64(time(nil))) {
         case .reject(let error):
             reject(error, head: head, requestID: requestID)
         case .logout:
+            access?.route = "logout"
             guard let body = BoundedBody(framing: head.framing, limit: LogoutRequest.maxBodyBytes) else {
                 reject(.payloadTooLarge, head: head, requestID: requestID)
                 return
@@ -344,6 +350,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
             case .failure(let error):
                 respond(error, requestID: requestID, head: head, close: !head.keepAlive)
             case .success(let answer):
+                access?.auth = "allowed"
+                access?.subject = plan.access.subject
+                finishAccess(status: 200)
                 let bytes = JSONResponse.render(
                     status: 200, body: answer.body, requestID: requestID, close: !head.keepAlive, headers: answer.headers,
                     allocator: context.channel.allocator
@@ -367,6 +376,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
         guard let context else { return }
         let route = runtime.routes[plan.routeIndex]
         let target = runtime.upstreams[route.upstreamIndex]
+        if access != nil {
+            access?.route = route.settings.name
+            access?.auth = plan.token == nil ? "public" : "allowed"
+            access?.subject = plan.token?.subject
+            access?.upstream = target.settings.name
+        }
         let upstreamHead = HeadRewriter.upstreamRequest(
             head, plan: plan, route: route, runtime: runtime, requestID: requestID,
             clientAddress: clientAddress, scheme: scheme, logger: loop.logger, allocator: context.channel.allocator
@@ -390,6 +405,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
         case .failure(let failure):
             upstreamFailed(failure)
         case .success(let connection):
+            access?.upstreamStart = loop.eventLoop.now
             exchange.upstream = connection
             connection.begin(delegate: self, requestIsHead: exchange.head.isHead)
             if let head = exchange.upstreamHead {
@@ -486,6 +502,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
             if head.status == 100 { return }
         } else {
             exchange.responseStarted = true
+            access?.upstreamStatus = head.status
             exchange.closeAfterResponse =
                 !exchange.head.keepAlive || head.framing == .untilClose || !exchange.body.isComplete
         }
@@ -509,6 +526,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     func upstreamResponseEnd(reusable: Bool) {
         guard let exchange, let context else { return }
         self.exchange = nil
+        finishAccess(status: access?.upstreamStatus ?? 0)
         if let upstream = exchange.upstream {
             if reusable && exchange.body.isComplete {
                 exchange.pool.release(upstream)
@@ -529,6 +547,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
         self.exchange = nil
         exchange.upstream?.close()
         if exchange.responseStarted {
+            finishAccess(status: access?.upstreamStatus ?? 0)
             closeConnection()
             return
         }
@@ -547,6 +566,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     private func respond(_ error: GatewayError, requestID: String?, head: RequestHead?, close: Bool) {
         guard let context else { return }
         let id = requestID ?? loop.makeRequestID()
+        if access == nil, loop.runtimeBox.runtime.config.log.accessLog {
+            access = AccessRecord(start: loop.eventLoop.now, requestID: id, head: head)
+        }
+        let result = AccessRecord.authResult(of: error)
+        if result != "-" { access?.auth = result }
+        finishAccess(status: error.status)
         let bytes = error.render(requestID: id, close: close, allocator: context.channel.allocator)
         if close {
             writeAndLinger(bytes)
@@ -590,6 +615,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
             loop.assumeIsolated().scheduleTask(in: .seconds(2)) { context.close(promise: nil) }
             self.resumeReads()
         }
+    }
+
+    /// Writes the access-log line of the current request, once.
+    private func finishAccess(status: Int) {
+        guard let record = access else { return }
+        access = nil
+        record.emit(status: status, now: loop.eventLoop.now, logger: loop.accessLogger)
     }
 
     // MARK: Shutdown

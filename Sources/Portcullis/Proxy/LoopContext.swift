@@ -8,6 +8,10 @@ final class LoopContext {
     let eventLoop: EventLoop
     let runtimeBox: RuntimeBox
     let logger: Logger
+    /// Access-log lines go here: the gateway's logger, never quieter than info, so that
+    /// `log.level: warning` keeps the access log (as nginx's access_log is independent of
+    /// its error_log level).
+    let accessLogger: Logger
     let tokenCache = VerifiedTokenCache()
     var revocationFailureLog = RevocationFailureLog()
     private var pools: [String: UpstreamPool] = [:]
@@ -22,6 +26,10 @@ final class LoopContext {
         self.eventLoop = eventLoop
         self.runtimeBox = runtimeBox
         self.logger = logger
+        var accessLogger = logger
+        accessLogger.logLevel = min(logger.logLevel, .info)
+        accessLogger[metadataKey: "portcullis.log"] = "access"
+        self.accessLogger = accessLogger
     }
 
     func pool(for target: UpstreamTarget) -> UpstreamPool {
