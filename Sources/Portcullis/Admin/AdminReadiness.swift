@@ -16,25 +16,19 @@ enum AdminReadiness {
             return loop.makeSucceededFuture(answer(keyReasons))
         }
         let timeout = max(revocation.settings.timeout, minimumHealthTimeout)
-        let promise = loop.makePromise(of: [String].self)
-        let settled = NIOLoopBoundBox(false, eventLoop: loop)
-        let timer = loop.scheduleTask(in: TimeAmount(timeout)) {
-            guard !settled.value else { return }
-            settled.value = true
-            promise.succeed(["blocklist plugin health did not answer within \(timeout)"])
-        }
-        revocation.perform(on: loop) { plugin throws(PluginCallError) in
-            try plugin.health()
-        }.whenSuccess { result in
-            guard !settled.value else { return }
-            settled.value = true
-            timer.cancel()
-            switch result {
-            case .success: promise.succeed([])
-            case .failure(let error): promise.succeed(["blocklist plugin health failed: \(error)"])
+        let pluginReasons = loop.firstOf(
+            timeout: TimeAmount(timeout), orElse: { ["blocklist plugin health did not answer within \(timeout)"] }
+        ) { deliver in
+            revocation.perform(on: loop) { plugin throws(PluginCallError) in
+                try plugin.health()
+            }.whenSuccess { result in
+                switch result {
+                case .success: deliver([])
+                case .failure(let error): deliver(["blocklist plugin health failed: \(error)"])
+                }
             }
         }
-        return promise.futureResult.map { pluginReasons in answer(keyReasons + pluginReasons) }
+        return pluginReasons.map { pluginReasons in answer(keyReasons + pluginReasons) }
     }
 
     private static func answer(_ reasons: [String]) -> AdminResponse {

@@ -17,16 +17,12 @@ struct AccessRecord {
     var upstreamStart: NIODeadline?
     var upstreamStatus: Int?
 
-    init(start: NIODeadline, requestID: String, head: RequestHead?) {
+    /// `path` is the normalized path (`nil` when it was refused or there is no head).
+    init(start: NIODeadline, requestID: String, head: RequestHead?, path: String?) {
         self.start = start
         self.requestID = requestID
-        if let head {
-            method = head.string(head.method)
-            path = PathNormalizer.normalize(head.view(head.path)) ?? "-"
-        } else {
-            method = "-"
-            path = "-"
-        }
+        self.method = head.map { $0.string($0.method) } ?? "-"
+        self.path = path ?? "-"
     }
 
     /// The auth result a refusal stands for: its code when the token decided it.

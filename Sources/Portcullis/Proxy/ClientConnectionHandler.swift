@@ -244,10 +244,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     private func start(_ head: RequestHead) {
         let runtime = loop.runtimeBox.runtime
         let requestID = clientRequestID(head) ?? loop.makeRequestID()
+        let path = PathNormalizer.normalize(head.view(head.path))
         if runtime.config.log.accessLog {
-            access = AccessRecord(start: loop.eventLoop.now, requestID: requestID, head: head)
+            access = AccessRecord(start: loop.eventLoop.now, requestID: requestID, head: head, path: path)
         }
-        switch RequestDecision.decide(head, runtime: runtime, cache: loop.tokenCache, now: Int64(time(nil))) {
+        switch RequestDecision.decide(head, path: path, runtime: runtime, cache: loop.tokenCache, now: Int64(time(nil))) {
         case .reject(let error):
             reject(error, head: head, requestID: requestID)
         case .logout:
@@ -567,7 +568,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
         guard let context else { return }
         let id = requestID ?? loop.makeRequestID()
         if access == nil, loop.runtimeBox.runtime.config.log.accessLog {
-            access = AccessRecord(start: loop.eventLoop.now, requestID: id, head: head)
+            // Only refusals before a head was accepted get here; the path is normalized for the log alone.
+            let path = head.flatMap { PathNormalizer.normalize($0.view($0.path)) }
+            access = AccessRecord(start: loop.eventLoop.now, requestID: id, head: head, path: path)
         }
         let result = AccessRecord.authResult(of: error)
         if result != "-" { access?.auth = result }

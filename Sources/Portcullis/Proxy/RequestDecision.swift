@@ -25,10 +25,12 @@ enum RequestDecision {
         case logout
     }
 
+    /// `path` is the head's path as `PathNormalizer` normalized it (`nil`: refused), computed
+    /// once by the caller, which also logs it.
     static func decide(
-        _ head: RequestHead, runtime: GatewayRuntime, cache: VerifiedTokenCache?, now: Int64
+        _ head: RequestHead, path: String?, runtime: GatewayRuntime, cache: VerifiedTokenCache?, now: Int64
     ) -> Outcome {
-        guard let path = PathNormalizer.normalize(head.view(head.path)) else {
+        guard let path else {
             return .reject(.badRequest("The request path is not acceptable."))
         }
         let host = head.field(.host).map { Substring(head.string($0.value)) }

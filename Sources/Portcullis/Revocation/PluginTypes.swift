@@ -62,8 +62,6 @@ public struct PluginCallError: Error, Sendable, CustomStringConvertible {
         return PluginCallError(status: PC_ERR_TIMEOUT, message: "no answer within \(milliseconds) ms (blocklist.timeout)")
     }
 
-    public var isUnsupported: Bool { status == PC_ERR_UNSUPPORTED }
-
     /// `PC_ERR_UNAVAILABLE` and friends, for logs.
     public var statusName: String {
         switch status {

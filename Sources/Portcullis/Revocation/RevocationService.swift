@@ -73,28 +73,16 @@ public final class RevocationService: Sendable {
                 return .done(failed(error))
             }
         }
-        let promise = loop.makePromise(of: Outcome.self)
-        let settled = NIOLoopBoundBox(false, eventLoop: loop)
-        let timeout = self.timeout
-        let timer = loop.scheduleTask(in: timeout) { [self] in
-            guard !settled.value else { return }
-            settled.value = true
-            promise.succeed(failed(.timedOut(after: settings.timeout)))
-        }
-        queue.submit(token) { [self] result in
-            let outcome: Outcome
-            switch result {
-            case .success(let revoked): outcome = revoked ? .revoked : .notRevoked
-            case .failure(let error): outcome = failed(error)
-            }
-            loop.execute {
-                guard !settled.value else { return }
-                settled.value = true
-                timer.cancel()
-                promise.succeed(outcome)
+        let answer = loop.firstOf(timeout: timeout, orElse: { [self] in failed(.timedOut(after: settings.timeout)) }) {
+            deliver in
+            queue.submit(token) { [self] result in
+                switch result {
+                case .success(let revoked): deliver(revoked ? .revoked : .notRevoked)
+                case .failure(let error): deliver(failed(error))
+                }
             }
         }
-        return .pending(promise.futureResult)
+        return .pending(answer)
     }
 
     /// Runs a revocation (or another plugin call) where the plugin may be called: inline for
