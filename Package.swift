@@ -3,8 +3,10 @@ import PackageDescription
 
 // Dependencies are kept to what the gateway cannot reasonably do itself:
 // SwiftNIO (transport), swift-crypto (signature primitives), Yams (YAML with source marks),
-// swift-argument-parser (CLI) and swift-log. JWT handling is our own on top of swift-crypto
-// so the hot path works on bytes without an actor hop per verification (see STYLE.md).
+// swift-argument-parser (CLI), swift-log, and swift-metrics with swift-prometheus (the
+// `/metrics` exposition; its only extra dependency is swift-atomics). JWT handling is our
+// own on top of swift-crypto so the hot path works on bytes without an actor hop per
+// verification (see STYLE.md).
 // The plugins are C11 with POSIX 2008, warnings as errors.
 let pluginCSettings: [CSetting] = [
     .define("_POSIX_C_SOURCE", to: "200809L"),
@@ -30,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // The plugin ABI header, portcullis_plugin.h (C99, no dependencies).
@@ -81,6 +85,8 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(

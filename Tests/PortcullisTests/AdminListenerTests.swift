@@ -125,10 +125,10 @@ struct AdminListenerTests {
         }
     }
 
-    @Test("unknown paths are 404, /metrics and /admin/reload too for now, and a known path with another method is 405")
+    @Test("unknown paths are 404 (/admin/reload too without a file to reload), and a known path with another method is 405")
     func routing() async throws {
         try await withGateway("memory") { gateway, _ in
-            for path in ["/", "/metrics", "/admin/reload", "/admin/nothing"] {
+            for path in ["/", "/metricsx", "/admin/reload", "/admin/nothing"] {
                 #expect(try await admin(gateway, "GET", path).status == 404, "\(path)")
             }
             let revokeByGet = try await admin(gateway, "GET", "/admin/revoke")
@@ -137,6 +137,7 @@ struct AdminListenerTests {
             let healthByPost = try await admin(gateway, "POST", "/healthz", body: "{}")
             #expect(healthByPost.status == 405)
             #expect(healthByPost.header("Allow") == "GET")
+            #expect(try await admin(gateway, "POST", "/metrics", body: "{}").status == 405)
         }
     }
 

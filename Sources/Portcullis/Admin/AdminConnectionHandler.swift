@@ -48,7 +48,10 @@ final class AdminConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
             break
         case (.end, .receiving(let head, let body)):
             state = .responding
-            let router = AdminRouter(runtime: runtimeBox.runtime, reloader: reloader, loop: context.eventLoop, logger: logger)
+            let router = AdminRouter(
+                runtime: runtimeBox.runtime, metrics: runtimeBox.metrics, reloader: reloader, loop: context.eventLoop,
+                logger: logger
+            )
             router.respond(to: head, body: body).assumeIsolated().whenSuccess { [self] response in
                 write(response, for: head, keepAlive: head.isKeepAlive, context: context)
             }

@@ -11,12 +11,20 @@ struct AdminResponse: Sendable, Equatable {
     var challenge: String?
     /// `Allow` value (405).
     var allow: String?
+    var contentType = "application/json"
 
     init(status: Int, body: String, challenge: String? = nil, allow: String? = nil) {
         self.status = status
         self.body = body
         self.challenge = challenge
         self.allow = allow
+    }
+
+    /// The Prometheus text exposition format, version 0.0.4.
+    static func metrics(_ text: String) -> AdminResponse {
+        var response = AdminResponse(status: 200, body: text)
+        response.contentType = "text/plain; version=0.0.4; charset=utf-8"
+        return response
     }
 
     /// An error answer with a machine-readable `code` and a human `message`.
@@ -50,10 +58,10 @@ struct AdminResponse: Sendable, Equatable {
         .error(405, "method_not_allowed", "This method is not allowed on this endpoint.", allow: allow)
     }
 
-    /// The response head: JSON content type, exact length, and the status's own headers.
+    /// The response head: content type, exact length, and the status's own headers.
     func head(version: NIOHTTP1.HTTPVersion, keepAlive: Bool, requestID: String?) -> HTTPResponseHead {
         var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Content-Type", value: contentType)
         headers.add(name: "Content-Length", value: String(body.utf8.count))
         if let requestID { headers.add(name: "X-Request-Id", value: requestID) }
         if let challenge { headers.add(name: "WWW-Authenticate", value: challenge) }

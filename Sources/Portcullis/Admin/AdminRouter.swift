@@ -4,9 +4,11 @@ import NIOHTTP1
 import NIOPosix
 
 /// Maps one admin request to its answer (SPEC section 5). `/admin/*` needs the admin token
-/// and is 404 without one configured; `/metrics` is not served yet.
+/// and is 404 without one configured; `/healthz`, `/readyz` and `/metrics` are open, like
+/// Envoy's and HAProxy's stats endpoints (the admin listener belongs on a private address).
 struct AdminRouter {
     let runtime: GatewayRuntime
+    let metrics: GatewayMetrics
     /// `nil` where nothing can be reloaded (a gateway built from text in tests).
     let reloader: ConfigReloader?
     let loop: EventLoop
@@ -22,6 +24,9 @@ struct AdminRouter {
         case "/readyz":
             guard head.method == .GET else { return answer(.methodNotAllowed(allow: "GET")) }
             return AdminReadiness.check(runtime, on: loop)
+        case "/metrics":
+            guard head.method == .GET else { return answer(.methodNotAllowed(allow: "GET")) }
+            return answer(.metrics(String(decoding: metrics.render(), as: UTF8.self)))
         default:
             guard path == "/admin" || path.hasPrefix("/admin/") else { return answer(.notFound) }
             return admin(path: path, head: head, body: body)

@@ -1,3 +1,5 @@
+import CoreMetrics
+
 /// Tokens whose signature, issuer, audience and required claims already passed, keyed by the
 /// exact token string, so a repeated token costs one dictionary lookup instead of a signature check.
 ///
@@ -25,9 +27,17 @@ public final class VerifiedTokenCache {
     /// Lookups that had to verify.
     public private(set) var misses = 0
 
-    public init(capacity: Int = 10_000) {
+    /// Metric counters bumped with `hits` and `misses`.
+    private let counters: (hits: CoreMetrics.Counter, misses: CoreMetrics.Counter)?
+
+    public convenience init(capacity: Int = 10_000) {
+        self.init(capacity: capacity, counters: nil)
+    }
+
+    init(capacity: Int = 10_000, counters: (hits: CoreMetrics.Counter, misses: CoreMetrics.Counter)?) {
         precondition(capacity >= 0, "capacity must not be negative")
         self.capacity = capacity
+        self.counters = counters
     }
 
     /// Tokens held now.
@@ -48,9 +58,11 @@ public final class VerifiedTokenCache {
         }
         guard let slot = index[token] else {
             misses += 1
+            counters?.misses.increment()
             return nil
         }
         hits += 1
+        counters?.hits.increment()
         slots[slot].referenced = true
         return slots[slot].value
     }

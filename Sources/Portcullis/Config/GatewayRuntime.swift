@@ -118,12 +118,15 @@ struct UpstreamTarget: Sendable {
     }
 }
 
-/// The current runtime, swapped atomically on reload.
+/// The current runtime, swapped atomically on reload, and what lives across reloads: the
+/// metrics.
 public final class RuntimeBox: Sendable {
     private let current: NIOLockedValueBox<GatewayRuntime>
+    public let metrics: GatewayMetrics
 
-    public init(_ runtime: GatewayRuntime) {
+    public init(_ runtime: GatewayRuntime, metrics: GatewayMetrics = GatewayMetrics()) {
         self.current = NIOLockedValueBox(runtime)
+        self.metrics = metrics
     }
 
     public var runtime: GatewayRuntime {

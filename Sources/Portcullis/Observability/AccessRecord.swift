@@ -1,11 +1,14 @@
 import Logging
 import NIOCore
 
-/// One request's access-log line (`log.access_log`), filled in as the request goes and
-/// written once when its response is complete. Never holds a token: only the verified `sub`.
+/// One request's record, filled in as the request goes and finished once when its response
+/// is complete: it feeds the metrics and, when `log.access_log` is on, the access-log line.
+/// Never holds a token: only the verified `sub`.
 struct AccessRecord {
     let start: NIODeadline
     let requestID: String
+    /// Whether the access-log line is written (`log.access_log`).
+    let logged: Bool
     let method: String
     /// Normalized, without the query string; `-` when the path was refused.
     let path: String
@@ -18,9 +21,10 @@ struct AccessRecord {
     var upstreamStatus: Int?
 
     /// `path` is the normalized path (`nil` when it was refused or there is no head).
-    init(start: NIODeadline, requestID: String, head: RequestHead?, path: String?) {
+    init(start: NIODeadline, requestID: String, head: RequestHead?, path: String?, logged: Bool) {
         self.start = start
         self.requestID = requestID
+        self.logged = logged
         self.method = head.map { $0.string($0.method) } ?? "-"
         self.path = path ?? "-"
     }

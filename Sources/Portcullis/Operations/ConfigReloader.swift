@@ -42,9 +42,11 @@ public final class ConfigReloader: Sendable {
             switch outcome {
             case .reloaded(let replaced):
                 counts.successes += 1
+                box.metrics.recordReload(success: true)
                 logger.info("config reloaded", metadata: ["portcullis.plugin_replaced": "\(replaced)"])
             case .failed(let problems):
                 counts.failures += 1
+                box.metrics.recordReload(success: false)
                 for problem in problems { logger.error("config reload failed, the running config stays: \(problem)") }
             }
             return outcome

@@ -90,7 +90,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     }
 
     private var logoutBodyRead: LogoutBodyRead?
-    /// The current request's access-log line, when `log.access_log` is on.
+    /// The current request's record: its metrics, and its access-log line when
+    /// `log.access_log` is on.
     private var access: AccessRecord?
 
     init(loop: LoopContext, scheme: String) {
@@ -245,11 +246,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
         let runtime = loop.runtimeBox.runtime
         let requestID = clientRequestID(head) ?? loop.makeRequestID()
         let path = PathNormalizer.normalize(head.view(head.path))
-        if runtime.config.log.accessLog {
-            access = AccessRecord(start: loop.eventLoop.now, requestID: requestID, head: head, path: path)
-        }
+        access = AccessRecord(
+            start: loop.eventLoop.now, requestID: requestID, head: head, path: path, logged: runtime.config.log.accessLog
+        )
         switch RequestDecision.decide(head, path: path, runtime: runtime, cache: loop.tokenCache, now: Int64(time(nil))) {
-        case .reject(let error):
+        case .reject(let error, let routeIndex):
+            if let routeIndex { access?.route = runtime.routes[routeIndex].settings.name }
             reject(error, head: head, requestID: requestID)
         case .logout:
             access?.route = "logout"
@@ -264,8 +266,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
                 return
             }
             // Every authenticated request is checked, cached verification or not.
+            let checkStart = loop.eventLoop.now
             switch revocation.check(token.revocationToken, on: loop.eventLoop) {
             case .done(let outcome):
+                recordCheckDuration(since: checkStart)
                 conclude(outcome, head: head, plan: plan, requestID: requestID, runtime: runtime)
             case .pending(let answer):
                 let wait = RevocationWait()
@@ -273,12 +277,17 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
                 answer.assumeIsolated().whenSuccess { [self] outcome in
                     guard revocationWait === wait, !closing else { return }
                     revocationWait = nil
+                    recordCheckDuration(since: checkStart)
                     conclude(outcome, head: head, plan: plan, requestID: requestID, runtime: runtime)
                     process()
                     resumeReads()
                 }
             }
         }
+    }
+
+    private func recordCheckDuration(since start: NIODeadline) {
+        loop.metrics.shared.revocationCheckDuration.recordNanoseconds((loop.eventLoop.now - start).nanoseconds)
     }
 
     /// Applies the revocation verdict, and `on_error` when the blocklist could not answer.
@@ -290,13 +299,16 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
         case .notRevoked:
             forward(head, plan: plan, requestID: requestID, runtime: runtime)
         case .revoked:
+            access?.route = runtime.routes[plan.routeIndex].settings.name
             reject(.tokenRevoked, head: head, requestID: requestID)
         case .failed(let reason):
+            loop.metrics.shared.revocationErrors.increment()
             let allow = runtime.config.blocklist.onError == .allow
             loop.revocationFailureLog.record(reason, allowed: allow, logger: loop.logger, now: loop.eventLoop.now)
             if allow {
                 forward(head, plan: plan, requestID: requestID, runtime: runtime)
             } else {
+                access?.route = runtime.routes[plan.routeIndex].settings.name
                 reject(.revocationUnavailable, head: head, requestID: requestID)
             }
         }
@@ -349,6 +361,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
             revocationWait = nil
             switch result {
             case .failure(let error):
+                if error.code == GatewayError.revocationUnavailable.code { loop.metrics.shared.revocationErrors.increment() }
                 respond(error, requestID: requestID, head: head, close: !head.keepAlive)
             case .success(let answer):
                 access?.auth = "allowed"
@@ -377,12 +390,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
         guard let context else { return }
         let route = runtime.routes[plan.routeIndex]
         let target = runtime.upstreams[route.upstreamIndex]
-        if access != nil {
-            access?.route = route.settings.name
-            access?.auth = plan.token == nil ? "public" : "allowed"
-            access?.subject = plan.token?.subject
-            access?.upstream = target.settings.name
-        }
+        access?.route = route.settings.name
+        access?.auth = plan.token == nil ? "public" : "allowed"
+        access?.subject = plan.token?.subject
+        access?.upstream = target.settings.name
         let upstreamHead = HeadRewriter.upstreamRequest(
             head, plan: plan, route: route, runtime: runtime, requestID: requestID,
             clientAddress: clientAddress, scheme: scheme, logger: loop.logger, allocator: context.channel.allocator
@@ -546,6 +557,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     func upstreamFailed(_ failure: UpstreamFailure) {
         guard let exchange else { return }
         self.exchange = nil
+        loop.metrics.shared.recordUpstreamError(
+            upstream: exchange.runtime.upstreams[exchange.route.upstreamIndex].settings.name, kind: failure
+        )
         exchange.upstream?.close()
         if exchange.responseStarted {
             finishAccess(status: access?.upstreamStatus ?? 0)
@@ -567,10 +581,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     private func respond(_ error: GatewayError, requestID: String?, head: RequestHead?, close: Bool) {
         guard let context else { return }
         let id = requestID ?? loop.makeRequestID()
-        if access == nil, loop.runtimeBox.runtime.config.log.accessLog {
+        if access == nil {
             // Only refusals before a head was accepted get here; the path is normalized for the log alone.
-            let path = head.flatMap { PathNormalizer.normalize($0.view($0.path)) }
-            access = AccessRecord(start: loop.eventLoop.now, requestID: id, head: head, path: path)
+            let logged = loop.runtimeBox.runtime.config.log.accessLog
+            let path = logged ? head.flatMap { PathNormalizer.normalize($0.view($0.path)) } : nil
+            access = AccessRecord(start: loop.eventLoop.now, requestID: id, head: head, path: path, logged: logged)
         }
         let result = AccessRecord.authResult(of: error)
         if result != "-" { access?.auth = result }
@@ -620,11 +635,15 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
         }
     }
 
-    /// Writes the access-log line of the current request, once.
+    /// Counts the current request and writes its access-log line, once.
     private func finishAccess(status: Int) {
         guard let record = access else { return }
         access = nil
-        record.emit(status: status, now: loop.eventLoop.now, logger: loop.accessLogger)
+        let now = loop.eventLoop.now
+        loop.metrics.recordRequest(route: record.route, status: status, auth: record.auth, duration: now - record.start)
+        if record.logged {
+            record.emit(status: status, now: now, logger: loop.accessLogger)
+        }
     }
 
     // MARK: Shutdown

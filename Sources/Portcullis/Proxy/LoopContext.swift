@@ -12,7 +12,8 @@ final class LoopContext {
     /// `log.level: warning` keeps the access log (as nginx's access_log is independent of
     /// its error_log level).
     let accessLogger: Logger
-    let tokenCache = VerifiedTokenCache()
+    let tokenCache: VerifiedTokenCache
+    let metrics: LoopMetrics
     var revocationFailureLog = RevocationFailureLog()
     private var pools: [String: UpstreamPool] = [:]
     /// Open client connections on this loop, for graceful shutdown.
@@ -30,6 +31,10 @@ final class LoopContext {
         accessLogger.logLevel = min(logger.logLevel, .info)
         accessLogger[metadataKey: "portcullis.log"] = "access"
         self.accessLogger = accessLogger
+        self.metrics = LoopMetrics(runtimeBox.metrics)
+        self.tokenCache = VerifiedTokenCache(
+            counters: (hits: runtimeBox.metrics.tokenCacheHits, misses: runtimeBox.metrics.tokenCacheMisses)
+        )
     }
 
     func pool(for target: UpstreamTarget) -> UpstreamPool {

@@ -19,7 +19,9 @@ struct ForwardPlan: Sendable {
 /// tested without sockets. (The revocation check comes after it and may be asynchronous.)
 enum RequestDecision {
     enum Outcome {
-        case reject(GatewayError)
+        /// `routeIndex` is the matched route when the refusal came after routing (metrics and
+        /// the access log name it).
+        case reject(GatewayError, routeIndex: Int? = nil)
         case forward(ForwardPlan)
         /// `POST <logout.path>`: answered by the gateway (`LogoutRequest`, `LogoutFlow`).
         case logout
@@ -57,15 +59,18 @@ enum RequestDecision {
         let policy = route.settings.auth
         if policy.kind != .none {
             guard let (token, source) = credential(in: head, locations: route.credentialSources) else {
-                return .reject(GatewayError(AuthFailure(.missingToken, "A bearer token is required."), tokenPresented: false))
+                return .reject(
+                    GatewayError(AuthFailure(.missingToken, "A bearer token is required."), tokenPresented: false),
+                    routeIndex: routeIndex
+                )
             }
             let expected: TokenType = policy.kind == .refresh ? .refresh : .access
             switch runtime.verifier.verify(token, expecting: expected, now: now, cache: cache) {
             case .failure(let failure):
-                return .reject(GatewayError(failure, tokenPresented: true))
+                return .reject(GatewayError(failure, tokenPresented: true), routeIndex: routeIndex)
             case .success(let verified):
                 if let failure = policy.authorize(verified) {
-                    return .reject(GatewayError(failure, tokenPresented: true))
+                    return .reject(GatewayError(failure, tokenPresented: true), routeIndex: routeIndex)
                 }
                 plan.token = verified
                 plan.credentialSource = source
@@ -73,7 +78,7 @@ enum RequestDecision {
         }
         let maxBody = runtime.config.server.maxBodyBytes
         if maxBody > 0, case .contentLength(let length) = head.framing, length > maxBody {
-            return .reject(.payloadTooLarge)
+            return .reject(.payloadTooLarge, routeIndex: routeIndex)
         }
         return .forward(plan)
     }
