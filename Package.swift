@@ -4,7 +4,8 @@ import PackageDescription
 // Dependencies are kept to what the gateway cannot reasonably do itself:
 // SwiftNIO (transport), swift-crypto (signature primitives), Yams (YAML with source marks),
 // swift-argument-parser (CLI), swift-log, and swift-metrics with swift-prometheus (the
-// `/metrics` exposition; its only extra dependency is swift-atomics). JWT handling is our
+// `/metrics` exposition; its only extra dependency is swift-atomics) and, in the executable
+// only, swift-service-lifecycle (signals, graceful shutdown). JWT handling is our
 // own on top of swift-crypto so the hot path works on bytes without an actor hop per
 // verification (see STYLE.md).
 // The plugins are C11 with POSIX 2008, warnings as errors.
@@ -34,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // The plugin ABI header, portcullis_plugin.h (C99, no dependencies).
@@ -95,6 +97,8 @@ let package = Package(
                 "Portcullis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

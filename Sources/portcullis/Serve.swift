@@ -5,14 +5,13 @@ import Logging
 import NIOCore
 import NIOPosix
 import Portcullis
+import ServiceLifecycle
+import UnixSignals
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the gateway.")
 
     @OptionGroup var options: ConfigOptions
-
-    /// How long SIGTERM/SIGINT waits for requests in flight (SPEC section 6).
-    static let shutdownGracePeriod: Duration = .seconds(30)
 
     func run() async throws {
         let validated = try options.loadRuntime()
@@ -35,46 +34,27 @@ struct Serve: AsyncParsableCommand {
         let reloader = ConfigReloader(file: options.configPath, pluginDirectory: options.pluginDir, box: box, logger: logger)
         let threads = config.server.workers ?? System.coreCount
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        let server: GatewayServer
+        // Trapped before anything listens, so that a SIGHUP right after start reloads
+        // instead of killing the process; the group traps SIGTERM/SIGINT before its services run.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let services = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    .init(service: GatewayService(box: box, reloader: reloader, group: group, workers: threads, logger: logger)),
+                    .init(service: ReloadService(signals: hangups, reloader: reloader)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
         do {
-            server = try await GatewayServer.start(runtime: box, group: group, logger: logger)
+            try await services.run()
         } catch {
-            logger.error("cannot listen on \(config.server.listen): \(error)")
+            // The listeners could not be bound (logged by the service).
             try? await group.shutdownGracefully()
             box.runtime.revocation?.shutdown()
             throw ExitCode(2)
         }
-        logger.info(
-            "listening",
-            metadata: [
-                "portcullis.listen": "\(config.server.listen.host):\(server.port)",
-                "portcullis.workers": "\(threads)", "portcullis.routes": "\(config.routes.count)",
-            ]
-        )
-        var admin: AdminServer?
-        if let settings = config.admin {
-            do {
-                let started = try await AdminServer.start(runtime: box, group: group, logger: logger, reloader: reloader)
-                admin = started
-                logger.info("admin listening", metadata: ["portcullis.listen": "\(settings.listen.host):\(started.port)"])
-            } catch {
-                logger.error("cannot listen on \(settings.listen) (admin): \(error)")
-                try? await server.close()
-                try? await group.shutdownGracefully()
-                box.runtime.revocation?.shutdown()
-                throw ExitCode(2)
-            }
-        }
-        let hangups = ReloadSignal.install(reloader)
-        let signal = await TerminationSignal.wait()
-        hangups.cancel()
-        logger.info("shutting down: no new connections, finishing requests in flight (up to 30 s)", metadata: ["portcullis.signal": "\(signal)"])
-        if await server.shutdown(gracePeriod: Self.shutdownGracePeriod) {
-            logger.info("every connection finished")
-        } else {
-            logger.warning("grace period over; the remaining connections were closed")
-        }
-        try? await admin?.close()
         try? await group.shutdownGracefully()
         box.runtime.revocation?.shutdown()
     }
@@ -97,58 +77,78 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// SIGHUP reloads the config (SPEC section 6), on a dispatch queue: never an event loop.
-enum ReloadSignal {
-    static func install(_ reloader: ConfigReloader) -> DispatchSourceSignal {
-        Foundation.signal(SIGHUP, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "portcullis.reload"))
-        source.setEventHandler { _ = reloader.reload() }
-        source.resume()
-        return source
-    }
-}
+/// The proxy and admin listeners as one service: binds them, serves until the service
+/// group's graceful shutdown (SIGTERM or SIGINT), then drains (SPEC section 6): no new
+/// connections, requests in flight finish for up to 30 s, what is left is closed.
+struct GatewayService: Service {
+    let box: RuntimeBox
+    let reloader: ConfigReloader
+    let group: MultiThreadedEventLoopGroup
+    let workers: Int
+    let logger: Logger
 
-/// Waits for SIGINT or SIGTERM.
-enum TerminationSignal {
-    static func wait() async -> String {
-        await withCheckedContinuation { continuation in
-            let queue = DispatchQueue(label: "portcullis.signals")
-            let resumed = NIOLockedBox(false)
-            var sources: [DispatchSourceSignal] = []
-            for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
-                Foundation.signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-                source.setEventHandler {
-                    guard !resumed.swap(true) else { return }
-                    continuation.resume(returning: name)
-                }
-                source.resume()
-                sources.append(source)
-            }
-            SignalSources.keep(sources)
+    /// How long SIGTERM/SIGINT waits for requests in flight (SPEC section 6).
+    static let shutdownGracePeriod: Duration = .seconds(30)
+
+    struct ListenFailure: Error {}
+
+    func run() async throws {
+        let config = box.runtime.config
+        let server: GatewayServer
+        do {
+            server = try await GatewayServer.start(runtime: box, group: group, logger: logger)
+        } catch {
+            logger.error("cannot listen on \(config.server.listen): \(error)")
+            throw ListenFailure()
         }
+        logger.info(
+            "listening",
+            metadata: [
+                "portcullis.listen": "\(config.server.listen.host):\(server.port)",
+                "portcullis.workers": "\(workers)",
+                "portcullis.routes": "\(config.routes.count)",
+            ]
+        )
+        var admin: AdminServer?
+        if let settings = config.admin {
+            do {
+                let started = try await AdminServer.start(runtime: box, group: group, logger: logger, reloader: reloader)
+                admin = started
+                logger.info("admin listening", metadata: ["portcullis.listen": "\(settings.listen.host):\(started.port)"])
+            } catch {
+                logger.error("cannot listen on \(settings.listen) (admin): \(error)")
+                try? await server.close()
+                throw ListenFailure()
+            }
+        }
+        // Returns at the group's graceful shutdown; throws only when the group is cancelled,
+        // which drains the same way.
+        try? await gracefulShutdown()
+        logger.info("shutting down: no new connections, finishing requests in flight (up to 30 s)")
+        if await server.shutdown(gracePeriod: Self.shutdownGracePeriod) {
+            logger.info("every connection finished")
+        } else {
+            logger.warning("grace period over; the remaining connections were closed")
+        }
+        try? await admin?.close()
     }
 }
 
-/// Keeps the dispatch sources alive for the life of the process.
-private enum SignalSources {
-    nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
-    static func keep(_ new: [DispatchSourceSignal]) { sources = new }
-}
+/// SIGHUP reloads the config (SPEC section 6). The reload reads files and may create a
+/// plugin, so it runs on a dispatch queue: never an event loop, never the cooperative pool.
+struct ReloadService: Service {
+    let signals: UnixSignalsSequence
+    let reloader: ConfigReloader
 
-/// A tiny thread-safe flag.
-private final class NIOLockedBox: @unchecked Sendable {
-    // Guarded by `lock`; used only for the one-shot signal continuation.
-    private var value: Bool
-    private let lock = NSLock()
-
-    init(_ value: Bool) { self.value = value }
-
-    func swap(_ new: Bool) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        let old = value
-        value = new
-        return old
+    func run() async {
+        for await _ in signals.cancelOnGracefulShutdown() {
+            let reloader = self.reloader
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                DispatchQueue.global().async {
+                    _ = reloader.reload()
+                    continuation.resume()
+                }
+            }
+        }
     }
 }
