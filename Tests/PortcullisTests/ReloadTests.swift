@@ -97,6 +97,28 @@ struct ReloadTests {
         #expect(served.value >= 11)
     }
 
+    @Test("a request in flight to a slow upstream completes under the old config across a reload that removes its route")
+    func inFlightAcrossReload() async throws {
+        let upstream = try await UpstreamStub.start(behavior: .delay(.seconds(1)))
+        defer { Task { try? await upstream.shutdown() } }
+        func config(_ withV2: Bool) -> String {
+            yaml(upstream: upstream.url, withV2: withV2).replacingOccurrences(of: "127.0.0.1:0", with: "{{LISTEN}}")
+        }
+        let gateway = try GatewayProcess(yaml: config(true))
+        defer { gateway.stop() }
+        let slow = try await RawHTTPClient.connect(port: gateway.port)
+        try await slow.send("GET /v2/slow HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer \(tokens.token())\r\n\r\n")
+        _ = try await upstream.waitForRequests(count: 1, timeout: .seconds(10))
+
+        try gateway.rewrite(yaml: config(false))
+        gateway.send(SIGHUP)
+        #expect(await eventually { gateway.log.contains("config reloaded") })
+        #expect(try await status(gateway.port, "/v2/x") == 404)
+        let answer = try await slow.response()
+        #expect(answer.status == 200)
+        await slow.close()
+    }
+
     @Test("POST /admin/reload answers 200 reloaded, or 400 invalid_config with the position and the old config kept")
     func adminReload() async throws {
         let upstream = try await UpstreamStub.start(behavior: .echo)
