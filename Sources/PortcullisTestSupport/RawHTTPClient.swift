@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// A response as read off the wire by `RawHTTPClient`.
 public struct RawResponse: Sendable {
@@ -23,10 +24,13 @@ public struct RawResponse: Sendable {
 public final class RawHTTPClient: Sendable {
     private let channel: Channel
     private let collector: ResponseCollector
+    /// Over TLS: the certificate the server presented.
+    public let peerCertificate: NIOSSLCertificate?
 
-    private init(channel: Channel, collector: ResponseCollector) {
+    private init(channel: Channel, collector: ResponseCollector, peerCertificate: NIOSSLCertificate? = nil) {
         self.channel = channel
         self.collector = collector
+        self.peerCertificate = peerCertificate
     }
 
     public static func connect(port: Int, host: String = "127.0.0.1", keepBody: Bool = true) async throws -> RawHTTPClient {
@@ -38,6 +42,35 @@ public final class RawHTTPClient: Sendable {
             .connect(host: host, port: port)
             .get()
         return RawHTTPClient(channel: channel, collector: collector)
+    }
+
+    /// Connects over TLS with `tls` and returns once the handshake completed (throws its error
+    /// otherwise). `serverHostname` is sent as SNI and checked against the certificate.
+    public static func connect(
+        port: Int, host: String = "127.0.0.1", tls: NIOSSLContext, serverHostname: String? = "localhost",
+        keepBody: Bool = true
+    ) async throws -> RawHTTPClient {
+        let collector = ResponseCollector(keepBody: keepBody)
+        let handshake = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: NIOSSLCertificate?.self)
+        let connected = ClientBootstrap(group: handshake.futureResult.eventLoop)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverHostname))
+                    try pipeline.addHandler(TLSHandshakeWaiter(handshake))
+                    try pipeline.addHandler(collector)
+                }
+            }
+            .connect(host: host, port: port)
+        connected.whenFailure { handshake.fail($0) }
+        let channel = try await connected.get()
+        do {
+            let certificate = try await handshake.futureResult.get()
+            return RawHTTPClient(channel: channel, collector: collector, peerCertificate: certificate)
+        } catch {
+            try? await channel.close()
+            throw error
+        }
     }
 
     public func send(_ text: String) async throws {
@@ -132,14 +165,18 @@ final class ResponseCollector: ChannelInboundHandler, Sendable {
     }
 
     private func tryComplete() {
-        let result: (EventLoopPromise<RawResponse>, RawResponse)? = state.withLockedValue { state in
-            guard let waiter = state.waiter,
-                let response = Self.parse(&state.buffer, isHead: waiter.isHead, closed: state.closed, keepBody: keepBody)
-            else { return nil }
+        let result: (EventLoopPromise<RawResponse>, Result<RawResponse, RawClientError>)? = state.withLockedValue { state in
+            guard let waiter = state.waiter else { return nil }
+            if let response = Self.parse(&state.buffer, isHead: waiter.isHead, closed: state.closed, keepBody: keepBody) {
+                state.waiter = nil
+                return (waiter.promise, .success(response))
+            }
+            // Asked after the connection closed with no complete response left: fail now, not at the deadline.
+            guard state.closed else { return nil }
             state.waiter = nil
-            return (waiter.promise, response)
+            return (waiter.promise, .failure(.closed))
         }
-        if let (promise, response) = result { promise.succeed(response) }
+        if let (promise, outcome) = result { promise.completeWith(outcome.mapError { $0 }) }
     }
 
     /// Consumes one complete response from `buffer`, or leaves it untouched.

@@ -2,6 +2,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// An HTTP/1.1 server on `127.0.0.1` that stands in for the user's service in integration tests:
 /// it records every request the gateway forwards and answers according to a `Behavior`.
@@ -51,9 +52,11 @@ public final class UpstreamStub: Sendable {
 
     /// The bound port.
     public let port: Int
+    /// `https` when started with a TLS context, else `http`.
+    public let scheme: String
 
-    /// `http://127.0.0.1:PORT`.
-    public var url: String { "http://127.0.0.1:\(port)" }
+    /// `http://127.0.0.1:PORT` (`https://` when serving TLS).
+    public var url: String { "\(scheme)://127.0.0.1:\(port)" }
 
     /// Every request received so far, in order of completion.
     public var requests: [RecordedRequest] { state.withLockedValue { $0.requests } }
@@ -61,17 +64,19 @@ public final class UpstreamStub: Sendable {
     /// Connections accepted so far (to check that a keep-alive pool reuses them).
     public var acceptedConnections: Int { state.withLockedValue { $0.acceptedConnections } }
 
-    private init(serverChannel: any Channel, state: NIOLockedValueBox<State>) throws {
+    private init(serverChannel: any Channel, state: NIOLockedValueBox<State>, scheme: String) throws {
         guard let port = serverChannel.localAddress?.port else {
             throw ChannelError.unknownLocalAddress
         }
         self.serverChannel = serverChannel
         self.state = state
         self.port = port
+        self.scheme = scheme
     }
 
-    /// Binds `127.0.0.1` on a free port and starts serving.
-    public static func start(behavior: Behavior = .echo) async throws -> UpstreamStub {
+    /// Binds `127.0.0.1` on a free port and starts serving, over TLS with `tls`. A connection
+    /// whose handshake fails is closed and records nothing.
+    public static func start(behavior: Behavior = .echo, tls: NIOSSLContext? = nil) async throws -> UpstreamStub {
         let state = NIOLockedValueBox(State())
         let serverChannel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -79,13 +84,14 @@ public final class UpstreamStub: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     Self.track(channel, in: state)
                     let handler = UpstreamStubHandler(behavior: behavior) { Self.record($0, in: state) }
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
             .bind(host: "127.0.0.1", port: 0)
             .get()
-        return try UpstreamStub(serverChannel: serverChannel, state: state)
+        return try UpstreamStub(serverChannel: serverChannel, state: state, scheme: tls == nil ? "http" : "https")
     }
 
     /// Stops accepting, closes every open connection, and fails pending `waitForRequests` calls.

@@ -30,10 +30,16 @@ extension ConfigLoader {
     private static func decodeTLS(_ node: ConfigNode) -> TLSSettings? {
         guard let section = node.mapping(keys: ["certificate", "private_key"]) else { return nil }
         // Both are read (not just checked) so that a directory or an unreadable file fails here.
-        let certificate = section.required("certificate")?.fileContents()
-        let privateKey = section.required("private_key")?.fileContents()
+        // Parsing them is left to the runtime build, which reads them again on every reload.
+        let certificateNode = section.required("certificate")
+        let privateKeyNode = section.required("private_key")
+        let certificate = certificateNode?.fileContents()
+        let privateKey = privateKeyNode?.fileContents()
         guard let certificate, let privateKey else { return nil }
-        return TLSSettings(certificatePath: certificate.path, privateKeyPath: privateKey.path)
+        return TLSSettings(
+            certificatePath: certificate.path, privateKeyPath: privateKey.path,
+            certificateLocation: certificateNode?.location, privateKeyLocation: privateKeyNode?.location
+        )
     }
 
     static func decodeAdmin(_ node: ConfigNode) -> AdminSettings? {

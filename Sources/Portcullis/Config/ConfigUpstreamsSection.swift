@@ -41,6 +41,7 @@ extension ConfigLoader {
                 failed = true
             } else if let file = caNode.fileContents() {
                 upstream.caFile = file.path
+                upstream.caFileLocation = caNode.location
             } else {
                 failed = true
             }

@@ -91,14 +91,23 @@ public struct ServerSettings: Sendable {
     public init() {}
 }
 
+/// `server.tls`. The files are read again and parsed each time a runtime is built (start and
+/// every reload); errors point at the value that names the file.
 public struct TLSSettings: Sendable {
     /// Absolute paths.
     public var certificatePath: String
     public var privateKeyPath: String
+    public var certificateLocation: SourceLocation?
+    public var privateKeyLocation: SourceLocation?
 
-    public init(certificatePath: String, privateKeyPath: String) {
+    public init(
+        certificatePath: String, privateKeyPath: String, certificateLocation: SourceLocation? = nil,
+        privateKeyLocation: SourceLocation? = nil
+    ) {
         self.certificatePath = certificatePath
         self.privateKeyPath = privateKeyPath
+        self.certificateLocation = certificateLocation
+        self.privateKeyLocation = privateKeyLocation
     }
 }
 
@@ -237,8 +246,10 @@ public struct UpstreamSettings: Sendable {
     public var port: Int
     /// Path of the URL without a trailing `/` ("" when the URL has none); prepended upstream.
     public var basePath: String
-    /// Absolute path; https only.
+    /// Absolute path; https only. Read and parsed when the runtime is built.
     public var caFile: String?
+    /// Position of the `ca_file` value.
+    public var caFileLocation: SourceLocation?
     public var connectTimeout: Duration = .seconds(5)
     public var timeout: Duration = .seconds(60)
     public var maxConnections = 256

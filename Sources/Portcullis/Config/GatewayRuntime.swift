@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOSSL
 
 /// Everything the request path needs from one config, built once per (re)load and then only
 /// read: the token verifier, the route table, and per-route forwarding data precomputed so
@@ -24,13 +25,16 @@ public final class GatewayRuntime: Sendable {
     /// The blocklist every verified token is checked against. `nil` only for runtimes built
     /// to test the synchronous decision alone; `serve` always has one.
     public let revocation: RevocationService?
+    /// The TLS contexts read for this runtime; new client connections take the listener's.
+    let tls: RuntimeTLS
 
-    init(config: GatewayConfig, verifier: TokenVerifier, revocation: RevocationService?) {
+    init(config: GatewayConfig, verifier: TokenVerifier, revocation: RevocationService?, tls: RuntimeTLS) {
         self.config = config
         self.verifier = verifier
         self.revocation = revocation
+        self.tls = tls
         self.routeTable = RouteTable(routes: config.routes)
-        let upstreams = config.upstreams.map(UpstreamTarget.init)
+        let upstreams = config.upstreams.map { UpstreamTarget($0, tls: tls.upstreams[$0.name]) }
         self.upstreams = upstreams
         self.routes = config.routes.map { route in
             CompiledRoute(
@@ -54,9 +58,10 @@ public final class GatewayRuntime: Sendable {
         self.logoutRefreshLocations = config.jwt.refreshToken
     }
 
-    /// Builds the runtime for a validated config; key material errors carry their positions.
-    /// The blocklist is loaded separately (its failures are runtime failures, exit 2) and
-    /// handed in, so that a reload can keep the one it has.
+    /// Builds the runtime for a validated config; key material errors (JWT keys, TLS
+    /// certificates and keys, CA files) carry their positions. Reads the TLS files: call it
+    /// off the event loops. The blocklist is loaded separately (its failures are runtime
+    /// failures, exit 2) and handed in, so that a reload can keep the one it has.
     public static func build(
         _ config: GatewayConfig, revocation: RevocationService? = nil
     ) throws(ConfigErrors) -> GatewayRuntime {
@@ -65,8 +70,21 @@ public final class GatewayRuntime: Sendable {
         for route in config.routes where config.upstream(named: route.upstream) == nil {
             errors.append(ConfigError("undefined upstream '\(route.upstream)'", at: route.upstreamLocation))
         }
-        guard errors.isEmpty else { throw ConfigErrors(errors) }
-        return GatewayRuntime(config: config, verifier: verifier, revocation: revocation)
+        var tls = RuntimeTLS.none
+        do throws(ConfigErrors) {
+            tls = try RuntimeTLS.load(config)
+        } catch {
+            errors += error.errors
+        }
+        guard errors.isEmpty else { throw ConfigErrors(errors.sorted(by: Self.fileOrder)) }
+        return GatewayRuntime(config: config, verifier: verifier, revocation: revocation, tls: tls)
+    }
+
+    /// Errors with a position first, by line and column.
+    private static func fileOrder(_ lhs: ConfigError, _ rhs: ConfigError) -> Bool {
+        let left = lhs.location.map { ($0.line, $0.column) } ?? (Int.max, Int.max)
+        let right = rhs.location.map { ($0.line, $0.column) } ?? (Int.max, Int.max)
+        return left < right
     }
 }
 
@@ -74,7 +92,7 @@ extension GatewayRuntime {
     /// The same runtime checking tokens against `revocation` (loaded after the config was
     /// validated, so that a broken config is reported before any plugin is touched).
     public func with(revocation: RevocationService) -> GatewayRuntime {
-        GatewayRuntime(config: config, verifier: verifier, revocation: revocation)
+        GatewayRuntime(config: config, verifier: verifier, revocation: revocation, tls: tls)
     }
 }
 
@@ -111,10 +129,13 @@ struct UpstreamTarget: Sendable {
     var settings: UpstreamSettings
     /// `host:port` used as the pool key, so a reload that changes the address gets a new pool.
     var poolKey: String
+    /// https only: the client context of the runtime this target belongs to.
+    var tls: UpstreamTLS?
 
-    init(_ settings: UpstreamSettings) {
+    init(_ settings: UpstreamSettings, tls: UpstreamTLS?) {
         self.settings = settings
         self.poolKey = "\(settings.name)|\(settings.scheme.rawValue)://\(settings.host):\(settings.port)"
+        self.tls = tls
     }
 }
 

@@ -2,6 +2,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// The gateway's client-facing listener: one `ClientConnectionHandler` per connection, one
@@ -19,7 +20,9 @@ public final class GatewayServer: Sendable {
         self.contexts = contexts
     }
 
-    /// Binds `server.listen` of the current runtime's config.
+    /// Binds `server.listen` of the current runtime's config. Each accepted connection speaks
+    /// TLS when the runtime current at that moment has `server.tls`, so a reload's certificate
+    /// serves new connections while open ones keep theirs.
     public static func start(
         runtime runtimeBox: RuntimeBox, group: MultiThreadedEventLoopGroup, logger: Logger
     ) async throws -> GatewayServer {
@@ -46,8 +49,16 @@ public final class GatewayServer: Sendable {
                 let loop = channel.eventLoop
                 // One context per loop of the group; the child's loop is always one of them.
                 let context = loopContexts.first { $0.eventLoop === loop }!.value
+                let tls = runtimeBox.runtime.tls.listener
                 return loop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ClientConnectionHandler(loop: context, scheme: "http"))
+                    let pipeline = channel.pipeline.syncOperations
+                    guard let tls else {
+                        try pipeline.addHandler(ClientConnectionHandler(loop: context, scheme: "http"))
+                        return
+                    }
+                    // A failed handshake reaches ClientConnectionHandler as an error, which closes the connection.
+                    try pipeline.addHandler(NIOSSLServerHandler(context: tls))
+                    try pipeline.addHandler(ClientConnectionHandler(loop: context, scheme: "https"))
                 }
             }
             .bind(host: server.listen.host, port: server.listen.port)

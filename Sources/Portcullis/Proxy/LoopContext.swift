@@ -38,7 +38,10 @@ final class LoopContext {
     }
 
     func pool(for target: UpstreamTarget) -> UpstreamPool {
-        if let pool = pools[target.poolKey] { return pool }
+        if let pool = pools[target.poolKey] {
+            pool.adopt(target)
+            return pool
+        }
         let pool = UpstreamPool(eventLoop: eventLoop, target: target)
         pools[target.poolKey] = pool
         return pool

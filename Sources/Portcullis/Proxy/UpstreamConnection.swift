@@ -154,7 +154,9 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        close()
+        // `close()` forgets the exchange, so it is told here (a read error such as a reset
+        // fires this before channelInactive); an idle connection just closes.
+        fail(.reset)
     }
 
     func read(context: ChannelHandlerContext) {
