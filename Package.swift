@@ -5,6 +5,7 @@ import PackageDescription
 // SwiftNIO (transport), swift-crypto (signature primitives), Yams (YAML with source marks),
 // swift-argument-parser (CLI) and swift-log. JWT handling is our own on top of swift-crypto
 // so the hot path works on bytes without an actor hop per verification (see STYLE.md).
+// AsyncHTTPClient fetches remote `jwks_url` key sets (http and https, pooled on our own loops).
 // The plugins are C11 with POSIX 2008, warnings as errors.
 let pluginCSettings: [CSetting] = [
     .define("_POSIX_C_SOURCE", to: "200809L"),
@@ -30,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // The plugin ABI header, portcullis_plugin.h (C99, no dependencies).
@@ -81,6 +83,7 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .executableTarget(

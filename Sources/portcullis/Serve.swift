@@ -32,14 +32,19 @@ struct Serve: AsyncParsableCommand {
             logBlocklistHealth(revocation, logger: logger)
             box = RuntimeBox(validated.with(revocation: revocation))
         }
-        let reloader = ConfigReloader(file: options.configPath, pluginDirectory: options.pluginDir, box: box, logger: logger)
         let threads = config.server.workers ?? System.coreCount
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        // Fetching starts now; until every jwks_url issuer has keys, readiness is 503.
+        let jwks = JWKSFetcher(group: group, logger: logger)
+        jwks.follow(box.runtime)
+        let reloader = ConfigReloader(
+            file: options.configPath, pluginDirectory: options.pluginDir, box: box, logger: logger, jwks: jwks)
         let server: GatewayServer
         do {
             server = try await GatewayServer.start(runtime: box, group: group, logger: logger)
         } catch {
             logger.error("cannot listen on \(config.server.listen): \(error)")
+            await jwks.shutdown()
             try? await group.shutdownGracefully()
             box.runtime.revocation?.shutdown()
             throw ExitCode(2)
@@ -60,6 +65,7 @@ struct Serve: AsyncParsableCommand {
             } catch {
                 logger.error("cannot listen on \(settings.listen) (admin): \(error)")
                 try? await server.close()
+                await jwks.shutdown()
                 try? await group.shutdownGracefully()
                 box.runtime.revocation?.shutdown()
                 throw ExitCode(2)
@@ -75,6 +81,7 @@ struct Serve: AsyncParsableCommand {
             logger.warning("grace period over; the remaining connections were closed")
         }
         try? await admin?.close()
+        await jwks.shutdown()
         try? await group.shutdownGracefully()
         box.runtime.revocation?.shutdown()
     }

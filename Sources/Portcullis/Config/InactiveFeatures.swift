@@ -6,13 +6,6 @@ public enum InactiveFeatures {
         if config.server.tls != nil {
             warnings.append("server.tls: validated, but the listener serves plain HTTP until TLS support lands")
         }
-        for issuer in config.jwt.issuers {
-            for key in issuer.keys {
-                if case .jwksURL(let url, _) = key.kind {
-                    warnings.append("jwt: jwks_url \(url) is not fetched yet; tokens that need it get 503 keys_unavailable")
-                }
-            }
-        }
         for upstream in config.upstreams where upstream.scheme == .https {
             warnings.append("upstreams.\(upstream.name): https upstreams are not supported yet; requests get 502")
         }
