@@ -9,6 +9,7 @@ import PackageDescription
 // own on top of swift-crypto so the hot path works on bytes without an actor hop per
 // verification (see STYLE.md).
 // swift-nio-ssl (BoringSSL) terminates TLS on the listener and speaks it to https upstreams.
+// AsyncHTTPClient fetches remote `jwks_url` key sets (http and https, pooled on our own loops).
 // The plugins are C11 with POSIX 2008, warnings as errors.
 let pluginCSettings: [CSetting] = [
     .define("_POSIX_C_SOURCE", to: "200809L"),
@@ -38,6 +39,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // The plugin ABI header, portcullis_plugin.h (C99, no dependencies).
@@ -93,6 +95,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .executableTarget(

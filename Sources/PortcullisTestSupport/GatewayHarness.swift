@@ -12,21 +12,27 @@ public final class GatewayHarness: Sendable {
     /// The admin listener, when the config has an `admin` section.
     public let admin: AdminServer?
     public let runtime: RuntimeBox
+    /// Fetches the config's `jwks_url`s, as `serve` does.
+    public let jwks: JWKSFetcher
     private let group: MultiThreadedEventLoopGroup
 
     public var port: Int { server.port }
     public var adminPort: Int? { admin?.port }
 
-    private init(server: GatewayServer, admin: AdminServer?, runtime: RuntimeBox, group: MultiThreadedEventLoopGroup) {
+    private init(
+        server: GatewayServer, admin: AdminServer?, runtime: RuntimeBox, jwks: JWKSFetcher, group: MultiThreadedEventLoopGroup
+    ) {
         self.server = server
         self.admin = admin
         self.runtime = runtime
+        self.jwks = jwks
         self.group = group
     }
 
     public static func start(
         yaml: String, upstreamURL: String = "http://127.0.0.1:9", directory: String = NSTemporaryDirectory(),
-        environment: [String: String] = [:], workers: Int = 1, logger: Logger? = nil
+        environment: [String: String] = [:], workers: Int = 1, logger: Logger? = nil,
+        jwks jwksSettings: JWKSFetcher.Settings = JWKSFetcher.Settings()
     ) async throws -> GatewayHarness {
         let text = yaml.replacingOccurrences(of: "{{UPSTREAM}}", with: upstreamURL)
         let config = try ConfigLoader.parse(yaml: text, file: "test.yaml", directory: directory, environment: environment)
@@ -41,6 +47,8 @@ public final class GatewayHarness: Sendable {
             throw error
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: workers)
+        let jwks = JWKSFetcher(group: group, logger: logger, metrics: box.metrics, settings: jwksSettings)
+        jwks.follow(box.runtime)
         let server: GatewayServer
         let admin: AdminServer?
         do {
@@ -52,16 +60,18 @@ public final class GatewayHarness: Sendable {
                 throw error
             }
         } catch {
+            await jwks.shutdown()
             try? await group.shutdownGracefully()
             revocation.shutdown()
             throw error
         }
-        return GatewayHarness(server: server, admin: admin, runtime: box, group: group)
+        return GatewayHarness(server: server, admin: admin, runtime: box, jwks: jwks, group: group)
     }
 
     public func shutdown() async throws {
         try await server.close()
         try await admin?.close()
+        await jwks.shutdown()
         try await group.shutdownGracefully()
         runtime.runtime.revocation?.shutdown()
     }

@@ -21,9 +21,6 @@ struct Serve: AsyncParsableCommand {
             GatewayLogHandler(label: label, level: settings.level, format: settings.format)
         }
         let logger = Logger(label: "portcullis")
-        for warning in InactiveFeatures.warnings(for: config) {
-            logger.warning("\(warning)")
-        }
         let box: RuntimeBox
         do {
             // Only the box holds the service, so that a reload that replaces it lets it go.
@@ -31,9 +28,14 @@ struct Serve: AsyncParsableCommand {
             logBlocklistHealth(revocation, logger: logger)
             box = RuntimeBox(validated.with(revocation: revocation))
         }
-        let reloader = ConfigReloader(file: options.configPath, pluginDirectory: options.pluginDir, box: box, logger: logger)
         let threads = config.server.workers ?? System.coreCount
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        // Fetching starts now; until every jwks_url issuer has keys, readiness is 503.
+        let jwks = JWKSFetcher(group: group, logger: logger, metrics: box.metrics)
+        jwks.follow(box.runtime)
+        let reloader = ConfigReloader(
+            file: options.configPath, pluginDirectory: options.pluginDir, box: box, logger: logger, jwks: jwks
+        )
         // Trapped before anything listens, so that a SIGHUP right after start reloads
         // instead of killing the process; the group traps SIGTERM/SIGINT before its services run.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
@@ -47,16 +49,16 @@ struct Serve: AsyncParsableCommand {
                 logger: logger
             )
         )
+        var listening = true
         do {
             try await services.run()
         } catch {
-            // The listeners could not be bound (logged by the service).
-            try? await group.shutdownGracefully()
-            box.runtime.revocation?.shutdown()
-            throw ExitCode(2)
+            listening = false  // the listeners could not be bound (logged by the service)
         }
+        await jwks.shutdown()
         try? await group.shutdownGracefully()
         box.runtime.revocation?.shutdown()
+        if !listening { throw ExitCode(2) }
     }
 
     /// A plugin that loads but fails `health` does not stop the gateway (SPEC section 1): the

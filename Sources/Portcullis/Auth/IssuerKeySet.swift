@@ -20,12 +20,21 @@ final class IssuerKeySet: Sendable {
     let hasRemoteSource: Bool
     private let remote: Mutex<KeyIndex?>
     private let generation: KeyGeneration
+    /// Told when a token is refused for want of its key (see ``reportMissingKey()``).
+    private let unknownKeyIDObserver: Mutex<(@Sendable () -> Void)?>
 
     init(staticKeys: [VerificationKey], hasRemoteSource: Bool, generation: KeyGeneration) {
         self.staticKeys = KeyIndex(staticKeys)
         self.hasRemoteSource = hasRemoteSource
         self.remote = Mutex(nil)
         self.generation = generation
+        self.unknownKeyIDObserver = Mutex(nil)
+    }
+
+    /// Sets the callback for tokens naming a key this issuer lacks (the JWKS fetcher's refetch
+    /// signal). It runs on the verifying event loop, so it must only note the fact and return.
+    func observeUnknownKeyIDs(_ observer: @escaping @Sendable () -> Void) {
+        unknownKeyIDObserver.withLock { $0 = observer }
     }
 
     /// The current remote set; `nil` until the first successful fetch.
@@ -56,6 +65,14 @@ final class IssuerKeySet: Sendable {
             candidates = named + others
         }
         return candidates.isEmpty ? .noKeyForAlgorithm : .keys(candidates)
+    }
+
+    /// A token was refused for want of its key: its `kid` (or algorithm) matches none of ours.
+    /// Tells the observer when the issuer has a remote set (a rotated key may have been
+    /// published since the last fetch); the refusal itself is not delayed.
+    func reportMissingKey() {
+        guard hasRemoteSource else { return }
+        unknownKeyIDObserver.withLock { $0 }?()
     }
 }
 

@@ -72,6 +72,16 @@ public final class TokenVerifier: Sendable {
         return true
     }
 
+    /// Calls `observer` whenever a token of `issuer` names a `kid` (or algorithm) that none of
+    /// its keys has, so the remote fetcher can refetch. The observer runs on the verifying
+    /// event loop and must return at once. Returns false when no such issuer has a `jwks_url`.
+    @discardableResult
+    public func observeUnknownKeyIDs(forIssuer issuer: String, _ observer: @escaping @Sendable () -> Void) -> Bool {
+        guard let entry = issuers[issuer], entry.keys.hasRemoteSource else { return false }
+        entry.keys.observeUnknownKeyIDs(observer)
+        return true
+    }
+
     /// Full check in SPEC §3 order: format and signature, `iss`/`aud`/required claims, time
     /// (`exp`, `nbf`, `iat`, lifetime), then type.
     ///
@@ -137,12 +147,18 @@ public final class TokenVerifier: Sendable {
         case .unavailable:
             throw AuthFailure(.keysUnavailable, "no signing keys are available yet for the token issuer")
         case .unknownKeyID:
+            issuer.keys.reportMissingKey()
             throw .invalid("the token key id is unknown")
         case .noKeyForAlgorithm:
+            issuer.keys.reportMissingKey()
             throw .invalid("no key of the token issuer accepts its algorithm")
         case .keys(let candidates):
             guard candidates.contains(where: { $0.isValidSignature(jws.signature, for: jws.signingInput, algorithm: algorithm) })
-            else { throw .invalid("the token signature is invalid") }
+            else {
+                // Keys named by the `kid` come first: if the first is not one, none is.
+                if let keyID, candidates.first?.keyID != keyID { issuer.keys.reportMissingKey() }
+                throw .invalid("the token signature is invalid")
+            }
         }
         var token = try VerifiedToken.decode(
             payload: jws.payload, issuer: issuer.name, algorithm: algorithm, keyID: keyID, typeClaim: typeClaim)

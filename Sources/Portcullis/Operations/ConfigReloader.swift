@@ -20,14 +20,17 @@ public final class ConfigReloader: Sendable {
     private let pluginDirectory: String?
     private let box: RuntimeBox
     private let logger: Logger
+    /// Seeds each new runtime with the remote keys already fetched, before it is swapped in.
+    private let jwks: JWKSFetcher?
     /// One reload at a time; also guards the counts.
     private let state = NIOLockedValueBox((successes: 0, failures: 0))
 
-    public init(file: String, pluginDirectory: String?, box: RuntimeBox, logger: Logger) {
+    public init(file: String, pluginDirectory: String?, box: RuntimeBox, logger: Logger, jwks: JWKSFetcher? = nil) {
         self.file = file
         self.pluginDirectory = pluginDirectory
         self.box = box
         self.logger = logger
+        self.jwks = jwks
     }
 
     /// Reloads successes and failures so far, for `portcullis_config_reloads_total{result}`.
@@ -70,7 +73,7 @@ public final class ConfigReloader: Sendable {
             kept.settings.isSameSection(as: validated.config.blocklist),
             current.config.directory == validated.config.directory
         {
-            box.replace(with: validated.with(revocation: kept))
+            swapIn(validated.with(revocation: kept))
             return .reloaded(pluginReplaced: false)
         }
         let created: Result<RevocationService, PluginLoadError> = Result { () throws(PluginLoadError) in
@@ -79,9 +82,14 @@ public final class ConfigReloader: Sendable {
         switch created {
         case .failure(let error): return .failed(["blocklist plugin \(error)"])
         case .success(let service):
-            box.replace(with: validated.with(revocation: service))
+            swapIn(validated.with(revocation: service))
             return .reloaded(pluginReplaced: true)
         }
+    }
+
+    private func swapIn(_ runtime: GatewayRuntime) {
+        jwks?.follow(runtime)
+        box.replace(with: runtime)
     }
 
     /// Settings bound when the process starts (listeners, worker threads).
