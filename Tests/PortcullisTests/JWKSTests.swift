@@ -356,20 +356,7 @@ struct JWKSTests {
             let reloader = ConfigReloader(
                 file: file, pluginDirectory: BuiltPlugins.directory, box: gateway.runtime,
                 logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), jwks: gateway.jwks)
-            let token = Self.k1.token()
-            let stop = ManagedFlag()
-            let served = ManagedCounter()
-            let load = Task { () -> [Int] in
-                var failed: [Int] = []
-                let client = try await RawHTTPClient.connect(port: gateway.port)
-                while !stop.isSet {
-                    try await client.send("GET /api/x HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer \(token)\r\n\r\n")
-                    let status = try await client.response().status
-                    if status == 200 { served.increment() } else { failed.append(status) }
-                }
-                await client.close()
-                return failed
-            }
+            let load = SteadyLoad(port: gateway.port, token: Self.k1.token())
             for _ in 0..<5 {
                 let before = gateway.runtime.runtime.verifier
                 guard case .reloaded = reloader.reload() else {
@@ -381,9 +368,8 @@ struct JWKSTests {
                 #expect(after.issuersAwaitingKeys.isEmpty)
                 #expect(try await get(gateway, Self.k1.token()).status == 200)
             }
-            stop.set()
-            #expect(try await load.value == [])
-            #expect(served.value > 0)
+            #expect(try await load.finish() == [])
+            #expect(load.served.value > 0)
             #expect(try await readiness(gateway).status == 200)
             #expect(server.requestCount == 1)
             #expect(statistics(gateway) == JWKSStatistics(fetchSuccesses: 1))

@@ -68,20 +68,8 @@ struct ReloadTests {
         }
         let gateway = try GatewayProcess(yaml: config(false))
         defer { gateway.stop() }
-        let token = tokens.token()
-        let stop = ManagedFlag()
-        let served = ManagedCounter()
-        let load = Task { () -> [Int] in
-            var failed: [Int] = []
-            let client = try await RawHTTPClient.connect(port: gateway.port)
-            while !stop.isSet {
-                try await client.send("GET /api/x HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer \(token)\r\n\r\n")
-                let status = try await client.response().status
-                if status == 200 { served.increment() } else { failed.append(status) }
-            }
-            await client.close()
-            return failed
-        }
+        let load = SteadyLoad(port: gateway.port, token: tokens.token())
+        let served = load.served
         for round in 1...10 {
             // Requests keep flowing between every two reloads.
             let before = served.value
@@ -92,8 +80,7 @@ struct ReloadTests {
         }
         let last = served.value
         #expect(await eventually { served.value > last })
-        stop.set()
-        #expect(try await load.value == [])
+        #expect(try await load.finish() == [])
         #expect(served.value >= 11)
     }
 
@@ -197,6 +184,35 @@ struct ReloadTests {
         #expect(first == nil)
         #expect(reloader.counts.successes == 2)
         box.runtime.revocation?.shutdown()
+    }
+}
+
+/// One keep-alive client sending `GET /api/x` with `token` without pause until `finish()`;
+/// counts the 200s as they come and returns every other status.
+final class SteadyLoad: Sendable {
+    let served = ManagedCounter()
+    private let stop = ManagedFlag()
+    private let task: Task<[Int], any Error>
+
+    init(port: Int, token: String) {
+        let (served, stop) = (self.served, self.stop)
+        task = Task {
+            var failed: [Int] = []
+            let client = try await RawHTTPClient.connect(port: port)
+            while !stop.isSet {
+                try await client.send("GET /api/x HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer \(token)\r\n\r\n")
+                let status = try await client.response().status
+                if status == 200 { served.increment() } else { failed.append(status) }
+            }
+            await client.close()
+            return failed
+        }
+    }
+
+    /// Stops the client and returns the statuses that were not 200.
+    func finish() async throws -> [Int] {
+        stop.set()
+        return try await task.value
     }
 }
 
