@@ -14,13 +14,19 @@ public final class WebSocketTestClient: Sendable {
         self.reader = reader
     }
 
-    public static func connect(port: Int, host: String = "127.0.0.1") async throws -> WebSocketTestClient {
+    /// Connects; `first` is written as soon as the connection is up, from the event loop, so
+    /// no wait for a busy test thread pool can delay it past the gateway's `header_timeout`.
+    public static func connect(port: Int, host: String = "127.0.0.1", sending first: String? = nil) async throws -> WebSocketTestClient {
         let reader = ByteReader()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(reader) }
             }
             .connect(host: host, port: port)
+            .flatMap { channel in
+                guard let first else { return channel.eventLoop.makeSucceededFuture(channel) }
+                return channel.writeAndFlush(ByteBuffer(string: first)).map { channel }
+            }
             .get()
         return WebSocketTestClient(channel: channel, reader: reader)
     }
@@ -46,6 +52,27 @@ public final class WebSocketTestClient: Sendable {
 
     public func send(_ frame: WebSocketTestFrame) async throws {
         try await send(frame.encodedMasked())
+    }
+
+    /// Sends `frame` `count` times, one every `interval`, paced on the connection's event
+    /// loop (so a busy test thread pool cannot stretch the pauses); returns after the last.
+    public func send(_ frame: WebSocketTestFrame, times count: Int, every interval: TimeAmount) async throws {
+        let channel = self.channel
+        let done = channel.eventLoop.makePromise(of: Void.self)
+        @Sendable func tick(_ remaining: Int) {
+            channel.writeAndFlush(frame.encodedMasked()).whenComplete { result in
+                switch result {
+                case .failure(let error):
+                    done.fail(error)
+                case .success where remaining == 1:
+                    done.succeed()
+                case .success:
+                    channel.eventLoop.scheduleTask(in: interval) { tick(remaining - 1) }
+                }
+            }
+        }
+        channel.eventLoop.execute { tick(count) }
+        try await done.futureResult.get()
     }
 
     /// The next HTTP response; after a `101` only its head is taken, frames stay buffered.

@@ -49,8 +49,8 @@ struct WebSocketTests {
 
     /// A connection whose handshake the gateway let through: the 101 has been read.
     private func openTunnel(_ gateway: GatewayHarness, token: String? = nil) async throws -> WebSocketTestClient {
-        let client = try await WebSocketTestClient.connect(port: gateway.port)
-        try await client.send(WebSocketTestClient.handshake(path: "/api/chat", token: token ?? tokens.token(sub: "alice")))
+        let handshake = WebSocketTestClient.handshake(path: "/api/chat", token: token ?? tokens.token(sub: "alice"))
+        let client = try await WebSocketTestClient.connect(port: gateway.port, sending: handshake)
         let response = try await client.response()
         try #require(response.status == 101)
         return client
@@ -240,7 +240,7 @@ struct WebSocketTests {
 
     @Test("keeps a tunnel with traffic open past the idle and header timeouts, and closes one without traffic after idle_timeout")
     func idleTimeout() async throws {
-        try await withGateway(yaml: yaml(idleTimeout: "1500ms", headerTimeout: "300ms")) { gateway, upstream in
+        try await withGateway(yaml: yaml(idleTimeout: "1500ms", headerTimeout: "1s")) { gateway, upstream in
             let busy = try await openTunnel(gateway)
             let quiet = try await openTunnel(gateway)
             let quietClosed = Task {
@@ -248,13 +248,9 @@ struct WebSocketTests {
                 try await quiet.waitForClose(timeout: .seconds(10))
                 return ContinuousClock.now - start
             }
-            // Traffic every 250 ms for 3 s: well past both timeouts. The pauses pace the
-            // traffic; nothing waits on them.
-            for round in 0..<12 {
-                try await busy.send(WebSocketTestFrame(text: "tick-\(round)"))
-                #expect(try await busy.frame() == WebSocketTestFrame(text: "tick-\(round)"))
-                try await Task.sleep(for: .milliseconds(250))
-            }
+            // A frame every 200 ms for 3 s: twice the idle timeout, three times the header timeout.
+            try await busy.send(WebSocketTestFrame(text: "tick"), times: 15, every: .milliseconds(200))
+            for _ in 0..<15 { #expect(try await busy.frame() == WebSocketTestFrame(text: "tick")) }
             #expect(busy.isActive)
             let quietFor = try await quietClosed.value
             #expect(quietFor >= .milliseconds(1400) && quietFor < .seconds(8))
