@@ -10,7 +10,8 @@ import Darwin
 /// One client connection: reads request heads as bytes, decides (route, token, policy),
 /// forwards the request to a pooled upstream connection on the same event loop, and streams
 /// both bodies with backpressure. One exchange at a time; pipelined requests wait in
-/// `inbound` until the current response is complete.
+/// `inbound` until the current response is complete. A WebSocket handshake the upstream
+/// accepts turns the connection into a `Tunnel` for the rest of its life.
 ///
 /// Bound to its event loop; all upstream callbacks arrive on the same loop.
 final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDelegate {
@@ -68,6 +69,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     private var inbound: ByteBuffer?
     private var scanner = HeadScanner()
     private var exchange: Exchange?
+    /// Set once a WebSocket handshake succeeded; from then on it gets every client event.
+    private var tunnel: Tunnel?
     private var closing = false
     private var processing = false
     private var readPending = false
@@ -120,6 +123,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
         guard !closing else { return }
+        if let tunnel {
+            tunnel.clientBytes(bytes)
+            return
+        }
         if inbound == nil {
             inbound = bytes
         } else {
@@ -134,12 +141,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        tunnel?.clientReadComplete()
         flushUpstreamIfNeeded()
         context.fireChannelReadComplete()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         exchange?.upstream?.setReadPaused(!context.channel.isWritable)
+        tunnel?.clientWritabilityChanged(context.channel.isWritable)
         context.fireChannelWritabilityChanged()
     }
 
@@ -153,6 +162,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
             self.exchange = nil
             exchange.upstream?.close()
         }
+        if let tunnel {
+            self.tunnel = nil
+            tunnel.clientClosed()
+        }
         context.fireChannelInactive()
     }
 
@@ -161,7 +174,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     }
 
     func read(context: ChannelHandlerContext) {
-        if holdReads {
+        if let tunnel {
+            tunnel.clientRead()
+        } else if holdReads {
             readPending = true
         } else {
             context.read()
@@ -419,7 +434,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
         case .success(let connection):
             access?.upstreamStart = loop.eventLoop.now
             exchange.upstream = connection
-            connection.begin(delegate: self, requestIsHead: exchange.head.isHead)
+            connection.begin(delegate: self, requestIsHead: exchange.head.isHead, requestIsUpgrade: exchange.head.wantsWebSocket)
             if let head = exchange.upstreamHead {
                 connection.write(head)
                 exchange.upstreamHead = nil
@@ -509,6 +524,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
 
     func upstreamResponseHead(_ head: ResponseHead) {
         guard let exchange, let context else { return }
+        if head.status == 101 {
+            // The connection delivers a 101 only for a WebSocket handshake.
+            openTunnel(exchange, head: head, context: context)
+            return
+        }
         if head.status < 200 {
             // Our own 100 Continue was already sent when the client asked for one.
             if head.status == 100 { return }
@@ -573,6 +593,39 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
 
     func upstreamWritabilityChanged(_ writable: Bool) {
         if writable { resumeReads() }
+    }
+
+    /// The upstream accepted the WebSocket handshake: the 101 goes to the client, and both
+    /// connections become a tunnel. Its upstream connection never returns to the pool; the
+    /// pool's slot is freed when it closes.
+    private func openTunnel(_ exchange: Exchange, head: ResponseHead, context: ChannelHandlerContext) {
+        guard let upstream = exchange.upstream else { return }
+        self.exchange = nil
+        headerTimer?.cancel()
+        headerTimer = nil
+        idleTimer?.cancel()
+        idleTimer = nil
+        access?.upstreamStatus = 101
+        finishAccess(status: 101)
+        let bytes = HeadRewriter.clientSwitchingProtocols(head, requestID: exchange.requestID, allocator: context.channel.allocator)
+        context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+        let idleTimeout = TimeAmount(exchange.runtime.config.server.idleTimeout)
+        let tunnel = Tunnel(client: context, upstream: upstream, idleTimeout: idleTimeout) { [weak self] in
+            // The upstream side ended: the client gets what is pending, then a lingering close
+            // that reads again even if the tunnel was holding the client's reads.
+            guard let self else { return }
+            self.tunnel = nil
+            self.readPending = true
+            self.writeAndLinger(nil)
+        }
+        self.tunnel = tunnel
+        let early = inbound
+        inbound = nil
+        tunnel.start(early: early)
+        if readPending {
+            readPending = false
+            tunnel.clientRead()
+        }
     }
 
     // MARK: Responses and connection lifetime
@@ -649,9 +702,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     // MARK: Shutdown
 
     /// Graceful shutdown: a connection between requests closes now; a busy one closes after
-    /// its current response (`afterExchange`).
+    /// its current response (`afterExchange`); a tunnel runs until it ends or `forceClose`.
     func closeIfIdle() {
-        guard exchange == nil, revocationWait == nil, logoutBodyRead == nil, inbound == nil else { return }
+        guard exchange == nil, tunnel == nil, revocationWait == nil, logoutBodyRead == nil, inbound == nil else { return }
         closeConnection()
     }
 
@@ -677,7 +730,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
 
     private func headerTimedOut() {
         headerTimer = nil
-        guard exchange == nil, !closing else { return }
+        guard exchange == nil, tunnel == nil, !closing else { return }
         if let inbound, inbound.readableBytes > 0 {
             respond(.requestTimeout, requestID: nil, head: nil, close: true)
         } else {
@@ -690,7 +743,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
         idleTimer?.cancel()
         let timeout = loop.runtimeBox.runtime.config.server.idleTimeout
         idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .init(timeout)) { [weak self] in
-            guard let self, self.exchange == nil, self.inbound == nil else { return }
+            guard let self, self.exchange == nil, self.tunnel == nil, self.inbound == nil else { return }
             self.closeConnection()
         }
     }

@@ -23,7 +23,7 @@ enum HeaderKind: UInt8, Sendable {
     case cookie
 
     /// Removed in both directions (RFC 9110 section 7.6.1, plus `Proxy-*`). `Upgrade` is
-    /// hop-by-hop too; WebSocket tunnelling re-adds it explicitly.
+    /// hop-by-hop too; a WebSocket handshake and its 101 get theirs written explicitly.
     var isHopByHop: Bool {
         switch self {
         case .connection, .keepAlive, .te, .trailer, .upgrade, .proxy: return true
@@ -70,7 +70,9 @@ struct RequestHead: Sendable {
     /// Client wants the connection kept open after this exchange.
     var keepAlive: Bool
     var expectsContinue: Bool
-    /// `Upgrade: websocket` was asked for.
+    /// A WebSocket handshake the gateway tunnels once authorized: `GET`, HTTP/1.1,
+    /// `Upgrade: websocket` and `upgrade` among the `Connection` tokens, no body. Anything
+    /// else carrying `Upgrade` (h2c, a handshake with a body) is an ordinary request.
     var wantsWebSocket: Bool
 
     func string(_ range: Range<Int>) -> String {

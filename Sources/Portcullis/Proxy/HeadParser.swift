@@ -120,7 +120,6 @@ enum HeadParser {
                 break
             }
         }
-        request.wantsWebSocket = request.wantsWebSocket && wantsUpgrade
         markConnectionNamed(raw, &request.fields)
         guard hostCount <= 1 else { return .failure(HeadParseError(reason: "more than one Host header")) }
         guard hostCount == 1 || version == .http10 else { return .failure(HeadParseError(reason: "missing Host header")) }
@@ -133,6 +132,11 @@ enum HeadParser {
         } else if let contentLength, contentLength > 0 {
             request.framing = .contentLength(contentLength)
         }
+        // A handshake has no body (RFC 6455 section 4.1). One that carries a body is forwarded
+        // as an ordinary request, so no byte can be body to one side and tunnel to the other.
+        request.wantsWebSocket = request.wantsWebSocket && wantsUpgrade && version == .http11
+            && request.framing == .none && method.count == 3
+            && raw[0] == UInt8(ascii: "G") && raw[1] == UInt8(ascii: "E") && raw[2] == UInt8(ascii: "T")
         return .success(request)
     }
 

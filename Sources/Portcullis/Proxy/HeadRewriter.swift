@@ -58,6 +58,7 @@ enum HeadRewriter {
             out.writeStaticString("\r\n")
         }
         if head.framing == .chunked { out.writeStaticString("Transfer-Encoding: chunked\r\n") }
+        if head.wantsWebSocket { out.writeStaticString("Upgrade: websocket\r\nConnection: Upgrade\r\n") }
         if hostValue == nil {
             let upstream = runtime.upstreams[route.upstreamIndex].settings
             out.writeString("Host: \(upstream.host):\(upstream.port)\r\n")
@@ -122,6 +123,25 @@ enum HeadRewriter {
             out.writeStaticString("\r\nConnection: keep-alive")
         }
         out.writeStaticString("\r\n\r\n")
+        return out
+    }
+
+    /// The upstream's `101 Switching Protocols` for the client: like `clientResponse`, but the
+    /// upstream's `Upgrade` is kept and `Connection: Upgrade` is written, as the handshake needs.
+    static func clientSwitchingProtocols(_ head: ResponseHead, requestID: String, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var out = allocator.buffer(capacity: head.bytes.readableBytes + 64)
+        out.writeBytes(head.bytes.viewBytes(at: head.statusLine.lowerBound, length: head.statusLine.count)!)  // in bounds by construction
+        out.writeStaticString("\r\n")
+        for field in head.fields {
+            if field.kind != .upgrade, field.kind.isHopByHop || field.namedByConnection || field.kind == .xRequestID { continue }
+            out.writeBytes(head.bytes.viewBytes(at: field.name.lowerBound, length: field.name.count)!)  // in bounds
+            out.writeStaticString(": ")
+            out.writeBytes(head.bytes.viewBytes(at: field.value.lowerBound, length: field.value.count)!)  // in bounds
+            out.writeStaticString("\r\n")
+        }
+        out.writeStaticString("X-Request-Id: ")
+        out.writeString(requestID)
+        out.writeStaticString("\r\nConnection: Upgrade\r\n\r\n")
         return out
     }
 

@@ -23,7 +23,8 @@ protocol UpstreamResponseDelegate: AnyObject {
 /// One keep-alive connection to an upstream, leased to one exchange at a time by its
 /// `UpstreamPool`. Parses the response strictly enough to find its end (so the connection
 /// can be reused) and passes the bytes through unchanged; reads pause while the client
-/// cannot take more (backpressure both ways).
+/// cannot take more (backpressure both ways). After a `101` to a WebSocket handshake it
+/// carries a `Tunnel`'s bytes until it closes, and is never leased again.
 final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -35,6 +36,8 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
         case contentLength(remaining: Int)
         case chunked(ChunkedDecoder)
         case untilClose
+        /// Switched protocols: every byte is tunnel data, until the connection closes.
+        case tunnel
     }
 
     private(set) var channel: Channel?
@@ -45,6 +48,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
     private var scanner = HeadScanner()
     private var buffered: ByteBuffer?
     private var requestIsHead = false
+    private var requestIsUpgrade = false
     private var responseKeepAlive = true
     private var readPaused = false
     private var readPending = false
@@ -57,9 +61,12 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: Leasing (called by the exchange on the shared event loop)
 
-    func begin(delegate: UpstreamResponseDelegate, requestIsHead: Bool) {
+    /// Leases the connection to one exchange. `requestIsUpgrade`: the request is a WebSocket
+    /// handshake, so a `101` switches the connection to a tunnel (any other `101` is refused).
+    func begin(delegate: UpstreamResponseDelegate, requestIsHead: Bool, requestIsUpgrade: Bool) {
         self.delegate = delegate
         self.requestIsHead = requestIsHead
+        self.requestIsUpgrade = requestIsUpgrade
         self.state = .awaitingHead
         self.leased = true
         self.responseKeepAlive = true
@@ -83,6 +90,23 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
 
     func flush() {
         context?.flush()
+    }
+
+    /// After a `101`: the rest of the connection's events (tunnel bytes, writability, the
+    /// close) go to `delegate`, bytes already read behind the `101` head included.
+    func handOver(to delegate: UpstreamResponseDelegate) {
+        self.delegate = delegate
+    }
+
+    /// Closes once every write already made has gone out (the tunnel's client side closed),
+    /// or after 2 s if the upstream does not take them.
+    func closeAfterWrites() {
+        guard !isClosed, let context else { return }
+        delegate = nil
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: written)
+        written.futureResult.assumeIsolated().whenComplete { [weak self] _ in self?.close() }
+        context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(2)) { [weak self] in self?.close() }
     }
 
     /// Holds reads while the client is not writable.
@@ -140,11 +164,12 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
         isClosed = true
         timeout?.cancel()
         if leased, let delegate {
-            if case .untilClose = state {
+            switch state {
+            case .untilClose, .tunnel:
                 leased = false
                 self.delegate = nil
                 delegate.upstreamResponseEnd(reusable: false)
-            } else {
+            case .awaitingHead, .contentLength, .chunked:
                 self.delegate = nil
                 delegate.upstreamFailed(.reset)
             }
@@ -154,9 +179,13 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // `close()` forgets the exchange, so it is told here (a read error such as a reset
-        // fires this before channelInactive); an idle connection just closes.
-        fail(.reset)
+        // A leased connection's exchange (or tunnel) must hear of it: close() alone would
+        // drop the delegate before channelInactive could tell it.
+        if leased {
+            fail(.reset)
+        } else {
+            close()
+        }
     }
 
     func read(context: ChannelHandlerContext) {
@@ -195,7 +224,17 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
                         fail(.protocol)
                         return
                     case .success(let head):
-                        if head.status >= 100 && head.status < 200 {
+                        if head.status == 101 {
+                            // Only a handshake may switch protocols (RFC 9110 section 15.2.2).
+                            guard requestIsUpgrade else {
+                                fail(.protocol)
+                                return
+                            }
+                            timeout?.cancel()
+                            timeout = nil
+                            state = .tunnel
+                            delegate.upstreamResponseHead(head)
+                        } else if head.status >= 100 && head.status < 200 {
                             // Interim response: pass it on and wait for the final one.
                             delegate.upstreamResponseHead(head)
                         } else {
@@ -251,7 +290,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
                     finish()
                     return
                 }
-            case .untilClose:
+            case .untilClose, .tunnel:
                 delegate.upstreamResponseBody(input)
             }
         }
