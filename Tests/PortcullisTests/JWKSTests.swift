@@ -244,13 +244,16 @@ struct JWKSTests {
             case .serverStopped: try await server.shutdown()
             }
             #expect(await eventually { statistics(gateway).fetchFailures >= 1 })
+            // Fetches of one issuer run one after another: every success before the failure
+            // is counted by now (a loaded machine may have refreshed once more before the outage).
+            let successes = statistics(gateway).fetchSuccesses
             let failed = recorder.recorded.first { $0.message.hasPrefix("jwks_url fetch failed") }
             #expect(failed?.message == "jwks_url fetch failed; the last good key set stays in use")
             #expect(failed?.metadata["portcullis.reason"]?.contains("within") == false, "a refused connection fails at once")
             #expect(try await get(gateway, token).status == 200)
             #expect(try await get(gateway, Self.k1.token()).status == 200)
             #expect(try await readiness(gateway).status == 200)
-            #expect(statistics(gateway).fetchSuccesses == 1)
+            #expect(statistics(gateway).fetchSuccesses == successes)
         }
     }
 
