@@ -21,7 +21,7 @@ final class LoopContext {
     /// Set once shutdown has begun: connections close as soon as they are idle.
     private(set) var draining = false
     private var drained: EventLoopPromise<Void>?
-    private var random = SystemRandomNumberGenerator()
+    private var requestIDs = RequestIDGenerator()
 
     init(eventLoop: EventLoop, runtimeBox: RuntimeBox, logger: Logger) {
         self.eventLoop = eventLoop
@@ -49,16 +49,7 @@ final class LoopContext {
 
     /// 32 lowercase hex digits (128 random bits).
     func makeRequestID() -> String {
-        let high = random.next() as UInt64
-        let low = random.next() as UInt64
-        return String(unsafeUninitializedCapacity: 32) { buffer in
-            let digits = Array("0123456789abcdef".utf8)
-            for index in 0..<16 {
-                buffer[index] = digits[Int((high >> (60 - 4 * UInt64(index))) & 0xF)]
-                buffer[16 + index] = digits[Int((low >> (60 - 4 * UInt64(index))) & 0xF)]
-            }
-            return 32
-        }
+        requestIDs.make()
     }
 
     func register(_ connection: ClientConnectionHandler) {
