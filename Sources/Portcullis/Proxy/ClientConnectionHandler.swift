@@ -75,8 +75,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     private var processing = false
     private var readPending = false
     private var upstreamNeedsFlush = false
-    private var headerTimer: Scheduled<Void>?
-    private var idleTimer: Scheduled<Void>?
+    /// `server.header_timeout`, armed while a request head is awaited.
+    private var headerTimer: DeadlineTimer!
+    /// `server.idle_timeout`, armed while a keep-alive connection waits for its next request.
+    private var idleTimer: DeadlineTimer!
     /// Set while a request waits for its revocation check on a worker; reads are held.
     private var revocationWait: RevocationWait?
 
@@ -100,6 +102,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     init(loop: LoopContext, scheme: String) {
         self.loop = loop
         self.scheme = scheme
+        self.headerTimer = DeadlineTimer(eventLoop: loop.eventLoop) { [weak self] in self?.headerTimedOut() }
+        self.idleTimer = DeadlineTimer(eventLoop: loop.eventLoop) { [weak self] in self?.idleTimedOut() }
     }
 
     // MARK: Channel events
@@ -133,9 +137,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
             inbound!.writeBuffer(&bytes)  // non-nil checked above
         }
         if exchange == nil {
-            idleTimer?.cancel()
-            idleTimer = nil
-            if headerTimer == nil { armHeaderTimer() }
+            idleTimer.disarm()
+            if !headerTimer.isArmed { armHeaderTimer() }
         }
         process()
     }
@@ -156,8 +159,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
         closing = true
         revocationWait = nil
         logoutBodyRead = nil
-        headerTimer?.cancel()
-        idleTimer?.cancel()
+        headerTimer.cancel()
+        idleTimer.cancel()
         if let exchange {
             self.exchange = nil
             exchange.upstream?.close()
@@ -243,8 +246,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
                 let headBytes = input.readSlice(length: length)!  // length <= readableBytes
                 inbound = input.readableBytes > 0 ? input : nil
                 scanner.reset()
-                headerTimer?.cancel()
-                headerTimer = nil
+                headerTimer.disarm()
                 switch HeadParser.parseRequest(headBytes) {
                 case .failure(let error):
                     inbound = nil
@@ -601,10 +603,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     private func openTunnel(_ exchange: Exchange, head: ResponseHead, context: ChannelHandlerContext) {
         guard let upstream = exchange.upstream else { return }
         self.exchange = nil
-        headerTimer?.cancel()
-        headerTimer = nil
-        idleTimer?.cancel()
-        idleTimer = nil
+        headerTimer.disarm()
+        idleTimer.disarm()
         access?.upstreamStatus = 101
         finishAccess(status: 101)
         let bytes = HeadRewriter.clientSwitchingProtocols(head, requestID: exchange.requestID, allocator: context.channel.allocator)
@@ -673,8 +673,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
         guard let context, !closing else { return }
         closing = true
         inbound = nil
-        headerTimer?.cancel()
-        idleTimer?.cancel()
+        headerTimer.cancel()
+        idleTimer.cancel()
         let loop = context.eventLoop
         let written = loop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(bytes ?? context.channel.allocator.buffer(capacity: 0)), promise: written)
@@ -720,16 +720,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     }
 
     private func armHeaderTimer() {
-        guard let context else { return }
-        headerTimer?.cancel()
-        let timeout = loop.runtimeBox.runtime.config.server.headerTimeout
-        headerTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .init(timeout)) { [weak self] in
-            self?.headerTimedOut()
-        }
+        guard context != nil else { return }
+        headerTimer.arm(in: .init(loop.runtimeBox.runtime.config.server.headerTimeout))
     }
 
     private func headerTimedOut() {
-        headerTimer = nil
         guard exchange == nil, tunnel == nil, !closing else { return }
         if let inbound, inbound.readableBytes > 0 {
             respond(.requestTimeout, requestID: nil, head: nil, close: true)
@@ -739,13 +734,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     }
 
     private func armIdleTimer() {
-        guard let context else { return }
-        idleTimer?.cancel()
-        let timeout = loop.runtimeBox.runtime.config.server.idleTimeout
-        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .init(timeout)) { [weak self] in
-            guard let self, self.exchange == nil, self.tunnel == nil, self.inbound == nil else { return }
-            self.closeConnection()
-        }
+        guard context != nil else { return }
+        idleTimer.arm(in: .init(loop.runtimeBox.runtime.config.server.idleTimeout))
+    }
+
+    private func idleTimedOut() {
+        guard exchange == nil, tunnel == nil, inbound == nil else { return }
+        closeConnection()
     }
 
     /// The client's `X-Request-Id` when it is 1-200 visible ASCII characters.

@@ -52,7 +52,8 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
     private var responseKeepAlive = true
     private var readPaused = false
     private var readPending = false
-    private var timeout: Scheduled<Void>?
+    /// The upstream `timeout` for the response head; made when the handler is added.
+    private var timeout: DeadlineTimer?
     private(set) var isClosed = false
     private var leased = false
     private let maxHeadBytes = 65536
@@ -78,10 +79,8 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
     /// Starts the `timeout` for the response head; called once the whole request was sent,
     /// so a slow client upload never counts against the upstream.
     func armResponseTimeout(_ timeout: TimeAmount) {
-        guard leased, case .awaitingHead = state, self.timeout == nil else { return }
-        self.timeout = context?.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
-            self?.fail(.timeout)
-        }
+        guard leased, case .awaitingHead = state, let timer = self.timeout, !timer.isArmed else { return }
+        timer.arm(in: timeout)
     }
 
     func write(_ buffer: ByteBuffer) {
@@ -129,6 +128,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         self.channel = context.channel
+        self.timeout = DeadlineTimer(eventLoop: context.eventLoop) { [weak self] in self?.fail(.timeout) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -230,16 +230,14 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
                                 fail(.protocol)
                                 return
                             }
-                            timeout?.cancel()
-                            timeout = nil
+                            timeout?.disarm()
                             state = .tunnel
                             delegate.upstreamResponseHead(head)
                         } else if head.status >= 100 && head.status < 200 {
                             // Interim response: pass it on and wait for the final one.
                             delegate.upstreamResponseHead(head)
                         } else {
-                            timeout?.cancel()
-                            timeout = nil
+                            timeout?.disarm()
                             responseKeepAlive = head.keepAlive
                             delegate.upstreamResponseHead(head)
                             switch head.framing {
