@@ -152,3 +152,31 @@ let package = Package(
         ),
     ]
 )
+
+// The package benchmarks (`Benchmarks/PortcullisBenchmarks`, ordo-one/benchmark) exist only when
+// PORTCULLIS_BENCHMARKS is set, so the default build, the tests and CI never fetch or compile the
+// benchmark package. Run them with `scripts/benchmarks.sh` (README, "Package benchmarks").
+// Only the `MallocInterposer` trait (malloc counts) is enabled: the default `RuntimeInterposer`
+// trait (ARC counts on Linux with Swift 6.3) would pull in one more package, and no benchmark
+// here measures retains.
+if Context.environment["PORTCULLIS_BENCHMARKS"] != nil {
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"])
+    )
+    package.targets.append(
+        .executableTarget(
+            name: "PortcullisBenchmarks",
+            dependencies: [
+                "Portcullis",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/PortcullisBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    )
+}

@@ -12,7 +12,7 @@ public final class GatewayRuntime: Sendable {
     public let config: GatewayConfig
     public let verifier: TokenVerifier
     public let routeTable: RouteTable
-    let routes: [CompiledRoute]
+    package let routes: [CompiledRoute]
     let upstreams: [UpstreamTarget]
     /// Lowercased names of every `forward_claims` header of every route: removed from every
     /// incoming request so a client can never spoof them.
@@ -97,7 +97,7 @@ extension GatewayRuntime {
 }
 
 /// A route with what the request path needs precomputed.
-struct CompiledRoute: Sendable {
+package struct CompiledRoute: Sendable {
     var settings: RouteSettings
     var upstreamIndex: Int
     /// Where this route reads its credential (the refresh locations for `auth: refresh`).

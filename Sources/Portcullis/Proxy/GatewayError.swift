@@ -3,7 +3,7 @@ import NIOCore
 /// An error the gateway answers itself (SPEC section 3): status, `error` code, a human
 /// message, and the headers the status needs. Rendered in one place, so every refusal has
 /// the JSON body, `Content-Type` and `X-Request-Id`.
-struct GatewayError: Error, Sendable, Equatable {
+package struct GatewayError: Error, Sendable, Equatable {
     var status: Int
     var code: String
     var message: String

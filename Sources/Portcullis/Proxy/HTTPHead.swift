@@ -56,7 +56,7 @@ enum HTTPVersion: Equatable, Sendable {
 }
 
 /// A request head as received: the raw bytes and where each part is.
-struct RequestHead: Sendable {
+package struct RequestHead: Sendable {
     /// The head bytes, from the method to the final CRLFCRLF inclusive; readerIndex 0.
     var bytes: ByteBuffer
     var method: Range<Int>

@@ -1,7 +1,7 @@
 import NIOCore
 
 /// Why a head was refused. Request heads map to 400; response heads to 502.
-struct HeadParseError: Error, Equatable, Sendable {
+package struct HeadParseError: Error, Equatable, Sendable {
     var reason: String
 }
 
@@ -11,8 +11,8 @@ struct HeadParseError: Error, Equatable, Sendable {
 /// Transfer-Encoding, several Content-Lengths or a list in one, a Transfer-Encoding other
 /// than exactly `chunked`, obsolete line folding, whitespace before a colon, control bytes
 /// in values, a missing or repeated Host, and request targets that are not origin-form.
-enum HeadParser {
-    static func parseRequest(_ head: ByteBuffer) -> Result<RequestHead, HeadParseError> {
+package enum HeadParser {
+    package static func parseRequest(_ head: ByteBuffer) -> Result<RequestHead, HeadParseError> {
         head.withUnsafeReadableBytes { raw in
             parseRequest(raw, head: head)
         }

@@ -4,9 +4,9 @@ import NIOCore
 /// Builds the heads that leave the gateway by splicing bytes of the received head: the
 /// request sent upstream and the response sent to the client. No `HTTPHeaders`, no
 /// per-header Strings.
-enum HeadRewriter {
+package enum HeadRewriter {
     /// The request head for the upstream (SPEC section 3, "Forwarded requests").
-    static func upstreamRequest(
+    package static func upstreamRequest(
         _ head: RequestHead, plan: ForwardPlan, route: CompiledRoute, runtime: GatewayRuntime,
         requestID: String, clientAddress: String, scheme: String, logger: Logger,
         allocator: ByteBufferAllocator

@@ -7,7 +7,7 @@ enum CredentialSource: Equatable, Sendable {
 }
 
 /// What the gateway does with an authorized request.
-struct ForwardPlan: Sendable {
+package struct ForwardPlan: Sendable {
     var routeIndex: Int
     var upstreamPath: String
     var token: VerifiedToken?
@@ -17,8 +17,8 @@ struct ForwardPlan: Sendable {
 /// The synchronous part of the decision for one request head, in SPEC order: path, route,
 /// token presence, verification, type, policy, body size. Pure: no channel, no I/O, so it is
 /// tested without sockets. (The revocation check comes after it and may be asynchronous.)
-enum RequestDecision {
-    enum Outcome {
+package enum RequestDecision {
+    package enum Outcome {
         /// `routeIndex` is the matched route when the refusal came after routing (metrics and
         /// the access log name it).
         case reject(GatewayError, routeIndex: Int? = nil)
@@ -29,7 +29,7 @@ enum RequestDecision {
 
     /// `path` is the head's path as `PathNormalizer` normalized it (`nil`: refused), computed
     /// once by the caller, which also logs it.
-    static func decide(
+    package static func decide(
         _ head: RequestHead, path: String?, runtime: GatewayRuntime, cache: VerifiedTokenCache?, now: Int64
     ) -> Outcome {
         guard let path else {

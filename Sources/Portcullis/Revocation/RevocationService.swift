@@ -13,14 +13,14 @@ import NIOPosix
 public final class RevocationService: Sendable {
     /// What a check found. `failed` is the plugin's error or a timeout; the caller applies
     /// `on_error`.
-    enum Outcome: Sendable, Equatable {
+    package enum Outcome: Sendable, Equatable {
         case notRevoked
         case revoked
         case failed(String)
     }
 
     /// A check answered at once (inline plugin, full queue), or later on the caller's loop.
-    enum Check {
+    package enum Check {
         case done(Outcome)
         case pending(EventLoopFuture<Outcome>)
     }
@@ -65,7 +65,7 @@ public final class RevocationService: Sendable {
 
     /// Checks `token` for a request on `loop`. Inline plugins answer at once; others answer
     /// on `loop` within `blocklist.timeout`.
-    func check(_ token: RevocationToken, on loop: EventLoop) -> Check {
+    package func check(_ token: RevocationToken, on loop: EventLoop) -> Check {
         guard let queue else {
             do throws(PluginCallError) {
                 return .done(try plugin.isRevoked(token) ? .revoked : .notRevoked)
