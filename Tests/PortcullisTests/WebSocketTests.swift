@@ -240,9 +240,9 @@ struct WebSocketTests {
 
     @Test("keeps a tunnel with traffic open past the idle and header timeouts, and closes one without traffic after idle_timeout")
     func idleTimeout() async throws {
-        // Timeouts of 2 s: under the whole suite on two cores a test thread can stall for
-        // about a second, and a connection that stalls past header_timeout is rightly closed.
-        try await withGateway(yaml: yaml(idleTimeout: "2s", headerTimeout: "2s")) { gateway, upstream in
+        // Timeouts of 3 s: under the whole suite on two cores a test thread can stall for
+        // a second or two, and a tunnel that stays silent past idle_timeout is rightly closed.
+        try await withGateway(yaml: yaml(idleTimeout: "3s", headerTimeout: "3s")) { gateway, upstream in
             let busy = try await openTunnel(gateway)
             let quietStart = ContinuousClock.now
             let quiet = try await openTunnel(gateway)
@@ -250,12 +250,12 @@ struct WebSocketTests {
                 try await quiet.waitForClose(timeout: .seconds(15))
                 return ContinuousClock.now - quietStart
             }
-            // A frame every 250 ms for 4.5 s: more than twice both timeouts.
-            try await busy.send(WebSocketTestFrame(text: "tick"), times: 18, every: .milliseconds(250))
-            for _ in 0..<18 { #expect(try await busy.frame() == WebSocketTestFrame(text: "tick")) }
+            // A frame every 250 ms for 7 s: more than twice both timeouts.
+            try await busy.send(WebSocketTestFrame(text: "tick"), times: 28, every: .milliseconds(250))
+            for _ in 0..<28 { #expect(try await busy.frame() == WebSocketTestFrame(text: "tick")) }
             #expect(busy.isActive)
             let quietFor = try await quietClosed.value
-            #expect(quietFor >= .seconds(2) && quietFor < .seconds(15))
+            #expect(quietFor >= .seconds(3) && quietFor < .seconds(15))
             let seen = try await upstream.wait { $0.tunnelsClosed == 1 }
             #expect(seen.tunnelsOpened == 2)
             try await busy.send(WebSocketTestFrame(text: "still here"))

@@ -102,8 +102,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     init(loop: LoopContext, scheme: String) {
         self.loop = loop
         self.scheme = scheme
-        self.headerTimer = DeadlineTimer(eventLoop: loop.eventLoop) { [weak self] in self?.headerTimedOut() }
-        self.idleTimer = DeadlineTimer(eventLoop: loop.eventLoop) { [weak self] in self?.idleTimedOut() }
+        // Unowned, not weak: the handler owns its timers, so they never outlive it, and a weak
+        // reference would put every retain of the handler on the runtime's slow path.
+        self.headerTimer = DeadlineTimer(eventLoop: loop.eventLoop) { [unowned self] in self.headerTimedOut() }
+        self.idleTimer = DeadlineTimer(eventLoop: loop.eventLoop) { [unowned self] in self.idleTimedOut() }
     }
 
     // MARK: Channel events

@@ -42,8 +42,12 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
 
     private(set) var channel: Channel?
     private var context: ChannelHandlerContext?
-    private weak var delegate: UpstreamResponseDelegate?
-    weak var pool: UpstreamPool?
+    /// Strong, and cleared whenever an exchange ends or the connection closes: a weak
+    /// reference would give the client handler a side table, and every retain of it (several
+    /// per request) would take the runtime's slow path.
+    private var delegate: UpstreamResponseDelegate?
+    /// The pool lives as long as its event loop's context (pools are never dropped).
+    var pool: UpstreamPool?
     private var state = ResponseState.awaitingHead
     private var scanner = HeadScanner()
     private var buffered: ByteBuffer?
@@ -128,7 +132,8 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         self.channel = context.channel
-        self.timeout = DeadlineTimer(eventLoop: context.eventLoop) { [weak self] in self?.fail(.timeout) }
+        // Unowned: the connection owns the timer, so the timer never outlives it.
+        self.timeout = DeadlineTimer(eventLoop: context.eventLoop) { [unowned self] in self.fail(.timeout) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {

@@ -82,12 +82,14 @@ final class UpstreamPool {
                 }
             }
             .connect(host: settings.host, port: settings.port)
-        future.assumeIsolated().whenComplete { [weak self] result in
+        // Strong captures: a connect attempt ends within connect_timeout, and a weak reference
+        // would put every retain of the pool (one per request) on the runtime's slow path.
+        future.assumeIsolated().whenComplete { [self] result in
             switch result {
             case .success:
                 lease(.success(connection))
             case .failure(let error):
-                self?.openCount -= 1
+                openCount -= 1
                 if let error = error as? ChannelError, case .connectTimeout = error {
                     lease(.failure(.timeout))
                 } else {
@@ -135,10 +137,10 @@ final class UpstreamPool {
                 }
             }
             .connect(host: settings.host, port: settings.port)
-            .assumeIsolated().whenFailure { [weak self] error in
+            .assumeIsolated().whenFailure { [self] error in
                 // The channel never became active, so `connectionClosed` will not be called.
                 deadline.cancel()
-                self?.openCount -= 1
+                openCount -= 1
                 if let error = error as? ChannelError, case .connectTimeout = error {
                     outcome.settle(.failure(.timeout))
                 } else {
