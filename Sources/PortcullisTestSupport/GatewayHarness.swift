@@ -86,7 +86,17 @@ public final class GatewayHarness: Sendable {
         yaml: String, behavior: UpstreamStub.Behavior = .echo, directory: String = NSTemporaryDirectory(),
         workers: Int = 1, logger: Logger? = nil, _ body: (GatewayHarness, UpstreamStub) async throws -> Void
     ) async throws {
-        let upstream = try await UpstreamStub.start(behavior: behavior)
+        try await with(
+            UpstreamStub.start(behavior: behavior), yaml: yaml, directory: directory, workers: workers, logger: logger, body
+        )
+    }
+
+    /// Runs `body` with a gateway in front of `upstream` (already started; `{{UPSTREAM}}` in
+    /// the YAML becomes its URL), and shuts both down whether `body` throws or not.
+    public static func with<Upstream: TestUpstream>(
+        _ upstream: Upstream, yaml: String, directory: String = NSTemporaryDirectory(), workers: Int = 1,
+        logger: Logger? = nil, _ body: (GatewayHarness, Upstream) async throws -> Void
+    ) async throws {
         let gateway: GatewayHarness
         do {
             gateway = try await start(
@@ -107,3 +117,13 @@ public final class GatewayHarness: Sendable {
         try await upstream.shutdown()
     }
 }
+
+/// A server a test puts behind the gateway.
+public protocol TestUpstream: Sendable {
+    /// What `{{UPSTREAM}}` in a test config becomes.
+    var url: String { get }
+    func shutdown() async throws
+}
+
+extension UpstreamStub: TestUpstream {}
+extension WebSocketUpstream: TestUpstream {}

@@ -28,23 +28,9 @@ struct WebSocketTests {
         _ behavior: WebSocketUpstream.Behavior = .echo, yaml: String? = nil, logger: Logger? = nil,
         _ body: (GatewayHarness, WebSocketUpstream) async throws -> Void
     ) async throws {
-        let upstream = try await WebSocketUpstream.start(behavior: behavior)
-        let gateway: GatewayHarness
-        do {
-            gateway = try await GatewayHarness.start(yaml: yaml ?? self.yaml(), upstreamURL: upstream.url, logger: logger)
-        } catch {
-            try? await upstream.shutdown()
-            throw error
-        }
-        do {
-            try await body(gateway, upstream)
-        } catch {
-            try? await gateway.shutdown()
-            try? await upstream.shutdown()
-            throw error
-        }
-        try await gateway.shutdown()
-        try await upstream.shutdown()
+        try await GatewayHarness.with(
+            WebSocketUpstream.start(behavior: behavior), yaml: yaml ?? self.yaml(), logger: logger, body
+        )
     }
 
     /// A connection whose handshake the gateway let through: the 101 has been read.
