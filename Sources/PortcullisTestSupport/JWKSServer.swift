@@ -36,11 +36,11 @@ public final class JWKSServer: Sendable {
         var requests = 0
         var waiters: [UInt64: Waiter] = [:]
         var nextWaiterID: UInt64 = 0
-        var connections: [ObjectIdentifier: any Channel] = [:]
     }
 
     private let serverChannel: any Channel
     private let state: NIOLockedValueBox<State>
+    private let channels: OpenChannels
 
     public let port: Int
 
@@ -50,7 +50,8 @@ public final class JWKSServer: Sendable {
     /// Requests received so far.
     public var requestCount: Int { state.withLockedValue { $0.requests } }
 
-    private init(serverChannel: any Channel, state: NIOLockedValueBox<State>) throws {
+    private init(serverChannel: any Channel, state: NIOLockedValueBox<State>, channels: OpenChannels) throws {
+        self.channels = channels
         guard let port = serverChannel.localAddress?.port else { throw ChannelError.unknownLocalAddress }
         self.serverChannel = serverChannel
         self.state = state
@@ -60,15 +61,12 @@ public final class JWKSServer: Sendable {
     /// Binds a free port on `127.0.0.1` and answers every request with `answer`.
     public static func start(answer: Answer) async throws -> JWKSServer {
         let state = NIOLockedValueBox(State(answer: answer))
+        let channels = OpenChannels()
         let serverChannel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let id = ObjectIdentifier(channel)
-                    state.withLockedValue { $0.connections[id] = channel }
-                    channel.closeFuture.whenComplete { _ in
-                        _ = state.withLockedValue { $0.connections.removeValue(forKey: id) }
-                    }
+                    channels.track(channel)
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(
                         JWKSServerHandler { JWKSServer.countRequest(in: state) })
@@ -76,7 +74,7 @@ public final class JWKSServer: Sendable {
             }
             .bind(host: "127.0.0.1", port: 0)
             .get()
-        return try JWKSServer(serverChannel: serverChannel, state: state)
+        return try JWKSServer(serverChannel: serverChannel, state: state, channels: channels)
     }
 
     /// Answers every later request with `answer`.
@@ -101,11 +99,11 @@ public final class JWKSServer: Sendable {
     /// Stops accepting, closes every open connection, and fails pending waits.
     public func shutdown() async throws {
         try await serverChannel.close()
-        let (connections, waiters) = state.withLockedValue { state in
+        await channels.closeAll()
+        let waiters = state.withLockedValue { state in
             defer { state.waiters = [:] }
-            return (Array(state.connections.values), Array(state.waiters.values))
+            return Array(state.waiters.values)
         }
-        for connection in connections { try? await connection.close() }
         for waiter in waiters { waiter.continuation.resume(throwing: ChannelError.ioOnClosedChannel) }
     }
 

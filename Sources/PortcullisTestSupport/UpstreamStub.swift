@@ -38,8 +38,6 @@ public final class UpstreamStub: Sendable {
         var requests: [RecordedRequest] = []
         var waiters: [UInt64: Waiter] = [:]
         var nextWaiterID: UInt64 = 0
-        var openConnections: [ObjectIdentifier: any Channel] = [:]
-        var acceptedConnections = 0
     }
 
     private struct Waiter {
@@ -49,6 +47,7 @@ public final class UpstreamStub: Sendable {
 
     private let serverChannel: any Channel
     private let state: NIOLockedValueBox<State>
+    private let channels: OpenChannels
 
     /// The bound port.
     public let port: Int
@@ -62,9 +61,10 @@ public final class UpstreamStub: Sendable {
     public var requests: [RecordedRequest] { state.withLockedValue { $0.requests } }
 
     /// Connections accepted so far (to check that a keep-alive pool reuses them).
-    public var acceptedConnections: Int { state.withLockedValue { $0.acceptedConnections } }
+    public var acceptedConnections: Int { channels.accepted }
 
-    private init(serverChannel: any Channel, state: NIOLockedValueBox<State>, scheme: String) throws {
+    private init(serverChannel: any Channel, state: NIOLockedValueBox<State>, channels: OpenChannels, scheme: String) throws {
+        self.channels = channels
         guard let port = serverChannel.localAddress?.port else {
             throw ChannelError.unknownLocalAddress
         }
@@ -78,11 +78,12 @@ public final class UpstreamStub: Sendable {
     /// whose handshake fails is closed and records nothing.
     public static func start(behavior: Behavior = .echo, tls: NIOSSLContext? = nil) async throws -> UpstreamStub {
         let state = NIOLockedValueBox(State())
+        let channels = OpenChannels()
         let serverChannel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    Self.track(channel, in: state)
+                    channels.track(channel)
                     let handler = UpstreamStubHandler(behavior: behavior) { Self.record($0, in: state) }
                     if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
@@ -91,18 +92,16 @@ public final class UpstreamStub: Sendable {
             }
             .bind(host: "127.0.0.1", port: 0)
             .get()
-        return try UpstreamStub(serverChannel: serverChannel, state: state, scheme: tls == nil ? "http" : "https")
+        return try UpstreamStub(serverChannel: serverChannel, state: state, channels: channels, scheme: tls == nil ? "http" : "https")
     }
 
     /// Stops accepting, closes every open connection, and fails pending `waitForRequests` calls.
     public func shutdown() async throws {
         try await serverChannel.close()
-        let (connections, waiters) = state.withLockedValue { state in
+        await channels.closeAll()
+        let waiters = state.withLockedValue { state in
             defer { state.waiters = [:] }
-            return (Array(state.openConnections.values), Array(state.waiters.values))
-        }
-        for connection in connections {
-            try? await connection.close()
+            return Array(state.waiters.values)
         }
         for waiter in waiters {
             waiter.continuation.resume(throwing: ChannelError.ioOnClosedChannel)
@@ -165,17 +164,6 @@ public final class UpstreamStub: Sendable {
         }
         for waiter in ready {
             waiter.continuation.resume(returning: requests)
-        }
-    }
-
-    private static func track(_ channel: any Channel, in state: NIOLockedValueBox<State>) {
-        let id = ObjectIdentifier(channel)
-        state.withLockedValue { state in
-            state.acceptedConnections += 1
-            state.openConnections[id] = channel
-        }
-        channel.closeFuture.whenComplete { _ in
-            _ = state.withLockedValue { $0.openConnections.removeValue(forKey: id) }
         }
     }
 }

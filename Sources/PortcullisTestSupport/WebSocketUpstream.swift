@@ -40,7 +40,6 @@ public final class WebSocketUpstream: Sendable {
         var observed = Observed()
         var waiters: [UInt64: Waiter] = [:]
         var nextWaiterID: UInt64 = 0
-        var openConnections: [ObjectIdentifier: any Channel] = [:]
     }
 
     public struct TimedOut: Error, CustomStringConvertible {
@@ -53,11 +52,13 @@ public final class WebSocketUpstream: Sendable {
 
     private let serverChannel: any Channel
     private let state: NIOLockedValueBox<State>
+    private let channels: OpenChannels
     public let port: Int
     public var url: String { "http://127.0.0.1:\(port)" }
     public var observed: Observed { state.withLockedValue { $0.observed } }
 
-    private init(serverChannel: any Channel, state: NIOLockedValueBox<State>, port: Int) {
+    private init(serverChannel: any Channel, state: NIOLockedValueBox<State>, channels: OpenChannels, port: Int) {
+        self.channels = channels
         self.serverChannel = serverChannel
         self.state = state
         self.port = port
@@ -65,16 +66,13 @@ public final class WebSocketUpstream: Sendable {
 
     public static func start(behavior: Behavior = .echo) async throws -> WebSocketUpstream {
         let state = NIOLockedValueBox(State())
+        let channels = OpenChannels()
         let httpHandlerName = "websocket-upstream-http"
         let serverChannel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let id = ObjectIdentifier(channel)
-                    state.withLockedValue { $0.openConnections[id] = channel }
-                    channel.closeFuture.whenComplete { _ in
-                        _ = state.withLockedValue { $0.openConnections.removeValue(forKey: id) }
-                    }
+                    channels.track(channel)
                     let upgrader = NIOWebSocketServerUpgrader(
                         maxFrameSize: 16 << 20,
                         shouldUpgrade: { channel, _ in
@@ -108,7 +106,7 @@ public final class WebSocketUpstream: Sendable {
             .bind(host: "127.0.0.1", port: 0)
             .get()
         guard let port = serverChannel.localAddress?.port else { throw ChannelError.unknownLocalAddress }
-        return WebSocketUpstream(serverChannel: serverChannel, state: state, port: port)
+        return WebSocketUpstream(serverChannel: serverChannel, state: state, channels: channels, port: port)
     }
 
     /// Returns what was observed once `condition` holds; throws `TimedOut` after `timeout`.
@@ -148,8 +146,7 @@ public final class WebSocketUpstream: Sendable {
     /// Stops accepting and closes every connection still open.
     public func shutdown() async throws {
         try await serverChannel.close()
-        let connections = state.withLockedValue { Array($0.openConnections.values) }
-        for connection in connections { try? await connection.close() }
+        await channels.closeAll()
         let waiters = state.withLockedValue { state in
             defer { state.waiters = [:] }
             return Array(state.waiters.values)
