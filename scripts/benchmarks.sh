@@ -8,5 +8,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PORTCULLIS_BENCHMARKS=1
-swift build -c release --product portcullis_memory
+for plugin in memory sqlite redis; do swift build -c release --product "portcullis_$plugin"; done
 exec swift package benchmark "$@"

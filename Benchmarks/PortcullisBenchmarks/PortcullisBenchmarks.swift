@@ -19,6 +19,7 @@ let benchmarks: @Sendable () -> Void = {
     routeMatchBenchmarks()
     tokenVerificationBenchmarks()
     revocationCheckBenchmarks()
+    blocklistScaleBenchmarks()
     requestHeadBenchmarks()
 }
 

@@ -14,13 +14,18 @@ func revocationCheckBenchmarks() {
         (0, "not revoked", RevocationFixture.liveToken, .notRevoked),
         (100_000, "not revoked", RevocationFixture.liveToken, .notRevoked),
         (100_000, "revoked", RevocationFixture.revokedToken(50_000), .revoked),
+        (1_000_000, "not revoked", RevocationFixture.liveToken, .notRevoked),
+        (1_000_000, "revoked", RevocationFixture.revokedToken(500_000), .revoked),
     ]
     for (revoked, name, token, expected) in cases {
         Benchmark(
             "Revocation check, memory plugin, \(revoked) entries, \(name)",
-            configuration: .init(scalingFactor: .kilo)
+            configuration: .init(
+                metrics: Benchmark.defaultConfiguration.metrics + [RevocationFixture.entriesResident],
+                scalingFactor: .kilo)
         ) { benchmark, fixture in
             let loop = fixture.loop
+            benchmark.measurement(RevocationFixture.entriesResident, fixture.entriesResidentKiB)
             for _ in benchmark.scaledIterations {
                 blackHole(fixture.service.check(token, on: loop))
             }
@@ -50,9 +55,14 @@ final class RevocationFixture {
         RevocationToken(jti: revokedJTI(index), subject: "user-\(index)", issuedAt: now - 60, expiresAt: now + 840)
     }
 
-    private static func revokedJTI(_ index: Int) -> String {
+    static func revokedJTI(_ index: Int) -> String {
         "revoked-\(index)-5d8a-4c3e-9f47-2a1b3c4d5e6f"
     }
+
+    /// The resident memory the revoked entries added, read from `/proc/self/statm` before and
+    /// after filling the plugin (reported as its own metric, in KiB).
+    static let entriesResident = BenchmarkMetric.custom("Entries resident (KiB)", useScalingFactor: false)
+    private(set) var entriesResidentKiB = 0
 
     init(revokedEntries: Int) throws {
         let path = BlocklistPlugin.path(
@@ -70,14 +80,24 @@ final class RevocationFixture {
         guard plugin.capabilities.contains(.nonblocking) else {
             throw FixtureError("the memory plugin is expected to be nonblocking")
         }
+        let residentBefore = residentKiB()
         for index in 0..<revokedEntries {
             try plugin.revoke(
                 RevocationToken(jti: Self.revokedJTI(index), expiresAt: Self.now + 3600))
         }
+        entriesResidentKiB = residentKiB() - residentBefore
         service = RevocationService(plugin: plugin, settings: settings, logger: logger)
     }
 
     deinit {
         service.shutdown()
     }
+}
+
+/// This process's resident set in KiB (`/proc/self/statm`, second field, in pages).
+func residentKiB() -> Int {
+    guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = statm.split(separator: " ")
+    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE))) / 1024
 }

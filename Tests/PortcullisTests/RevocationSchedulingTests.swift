@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import PortcullisTestSupport
 import Testing
 
@@ -129,5 +131,49 @@ struct RevocationSchedulingTests {
         }
         #expect(recorder.messages.filter { $0.hasPrefix("batch=") }.count == 16)
         #expect(!recorder.messages.contains("overlap"))
+    }
+}
+
+/// How many workers drain the check queue of a blocking plugin: one while the backend keeps
+/// up, more once checks pile up behind a slow one.
+@Suite("Revocation check drainers")
+struct RevocationDrainerTests {
+    /// `count` checks queued at once on one loop with the probe plugin (THREADSAFE, no BATCH,
+    /// so each call takes one check, and `DELAY_MS` per call); the plugin's log lines.
+    private func checks(_ count: Int, delayMilliseconds: Int) async throws -> [String] {
+        let recorder = LogRecorder()
+        let path = try ProbePlugin.build(["CAPS=PC_CAP_THREADSAFE", "DELAY_MS=\(delayMilliseconds)"])
+        let plugin = try BlocklistPlugin.open(path: path, configJSON: "{}", logger: recorder.logger(level: .info))
+        let service = RevocationService(plugin: plugin, settings: BlocklistSettings(), logger: recorder.logger(level: .info))
+        defer { service.shutdown() }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let answered = loop.submit {
+            (0..<count).map { index in
+                let promise = loop.makePromise(of: RevocationService.Outcome.self)
+                service.enqueueCheck(RevocationToken(jti: "fine-\(index)"), on: loop) { outcome in
+                    #expect(loop.inEventLoop)
+                    promise.succeed(outcome)
+                }
+                return promise.futureResult
+            }
+        }.flatMap { EventLoopFuture.whenAllSucceed($0, on: loop) }
+        let outcomes = try await answered.get()
+        try await group.shutdownGracefully()
+        #expect(outcomes == Array(repeating: .notRevoked, count: count))
+        return recorder.messages
+    }
+
+    @Test("a handful of waiting checks is drained by one worker, one call at a time")
+    func oneDrainer() async throws {
+        let messages = try await checks(RevocationBatchQueue.backlogPerDrainer / 2, delayMilliseconds: 2)
+        #expect(messages.filter { $0.hasPrefix("batch=1 ") }.count == RevocationBatchQueue.backlogPerDrainer / 2)
+        #expect(!messages.contains("overlap"))
+    }
+
+    @Test("a backlog beyond backlogPerDrainer starts more workers, which call the plugin at once")
+    func moreDrainersForABacklog() async throws {
+        let messages = try await checks(RevocationBatchQueue.backlogPerDrainer * 3, delayMilliseconds: 2)
+        #expect(messages.contains("overlap"))
     }
 }

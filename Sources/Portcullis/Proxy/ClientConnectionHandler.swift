@@ -81,10 +81,25 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     private var idleTimer: DeadlineTimer!
     /// Set while a request waits for its revocation check on a worker; reads are held.
     private var revocationWait: RevocationWait?
+    /// `blocklist.timeout`, armed while a request's check is on a worker.
+    private var revocationTimer: DeadlineTimer!
 
-    /// Identifies one pending revocation check, so a late answer for a request that is gone
-    /// (connection closed) is ignored.
-    private final class RevocationWait {}
+    /// Identifies one pending revocation check (or `/logout`), so a late answer for a request
+    /// that is gone (connection closed, check timed out) is ignored.
+    private final class RevocationWait {
+        /// The service asked, and when; nil for `/logout`, which bounds its own wait.
+        let check: (service: RevocationService, start: NIODeadline)?
+        /// Continues the request with the check's outcome.
+        let resume: (RevocationService.Outcome) -> Void
+
+        init(
+            check: (service: RevocationService, start: NIODeadline)? = nil,
+            resume: @escaping (RevocationService.Outcome) -> Void = { _ in }
+        ) {
+            self.check = check
+            self.resume = resume
+        }
+    }
 
     /// A `/logout` request whose body is being read.
     private struct LogoutBodyRead {
@@ -106,6 +121,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
         // reference would put every retain of the handler on the runtime's slow path.
         self.headerTimer = DeadlineTimer(eventLoop: loop.eventLoop) { [unowned self] in self.headerTimedOut() }
         self.idleTimer = DeadlineTimer(eventLoop: loop.eventLoop) { [unowned self] in self.idleTimedOut() }
+        self.revocationTimer = DeadlineTimer(eventLoop: loop.eventLoop) { [unowned self] in self.revocationTimedOut() }
     }
 
     // MARK: Channel events
@@ -163,6 +179,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
         logoutBodyRead = nil
         headerTimer.cancel()
         idleTimer.cancel()
+        revocationTimer.cancel()
         if let exchange {
             self.exchange = nil
             exchange.upstream?.close()
@@ -296,23 +313,38 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
             }
             // Every authenticated request is checked, cached verification or not.
             let checkStart = loop.eventLoop.now
-            switch revocation.check(token.revocationToken, on: loop.eventLoop) {
-            case .done(let outcome):
+            guard !revocation.answersInline else {
+                let outcome = revocation.checkInline(token.revocationToken)
                 recordCheckDuration(since: checkStart)
                 conclude(outcome, head: head, plan: plan, requestID: requestID, runtime: runtime)
-            case .pending(let answer):
-                let wait = RevocationWait()
-                revocationWait = wait
-                answer.assumeIsolated().whenSuccess { [self] outcome in
-                    guard revocationWait === wait, !closing else { return }
-                    revocationWait = nil
-                    recordCheckDuration(since: checkStart)
-                    conclude(outcome, head: head, plan: plan, requestID: requestID, runtime: runtime)
-                    process()
-                    resumeReads()
-                }
+                return
+            }
+            let wait = RevocationWait(check: (revocation, checkStart)) { [self] outcome in
+                conclude(outcome, head: head, plan: plan, requestID: requestID, runtime: runtime)
+                process()
+                resumeReads()
+            }
+            revocationWait = wait
+            revocationTimer.arm(in: revocation.checkTimeout)
+            let answered = NIOLoopBound((self, wait), eventLoop: loop.eventLoop)
+            revocation.enqueueCheck(token.revocationToken, on: loop.eventLoop) { outcome in
+                let (handler, wait) = answered.value
+                handler.revocationAnswered(outcome, for: wait)
             }
         }
+    }
+
+    private func revocationAnswered(_ outcome: RevocationService.Outcome, for wait: RevocationWait) {
+        guard revocationWait === wait, !closing else { return }
+        revocationWait = nil
+        revocationTimer.disarm()
+        if let check = wait.check { recordCheckDuration(since: check.start) }
+        wait.resume(outcome)
+    }
+
+    private func revocationTimedOut() {
+        guard let wait = revocationWait, let check = wait.check, !closing else { return }
+        revocationAnswered(check.service.timedOut(), for: wait)
     }
 
     private func recordCheckDuration(since start: NIODeadline) {
@@ -687,6 +719,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
         inbound = nil
         headerTimer.cancel()
         idleTimer.cancel()
+        revocationTimer.cancel()
         let loop = context.eventLoop
         let written = loop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(bytes ?? context.channel.allocator.buffer(capacity: 0)), promise: written)

@@ -66,23 +66,48 @@ public final class RevocationService: Sendable {
     /// Checks `token` for a request on `loop`. Inline plugins answer at once; others answer
     /// on `loop` within `blocklist.timeout`.
     package func check(_ token: RevocationToken, on loop: EventLoop) -> Check {
-        guard let queue else {
-            do throws(PluginCallError) {
-                return .done(try plugin.isRevoked(token) ? .revoked : .notRevoked)
-            } catch {
-                return .done(failed(error))
-            }
-        }
-        let answer = loop.firstOf(timeout: timeout, orElse: { [self] in failed(.timedOut(after: settings.timeout)) }) {
-            deliver in
-            queue.submit(token) { [self] result in
-                switch result {
-                case .success(let revoked): deliver(revoked ? .revoked : .notRevoked)
-                case .failure(let error): deliver(failed(error))
-                }
-            }
+        guard !answersInline else { return .done(checkInline(token)) }
+        let answer = loop.firstOf(timeout: checkTimeout, orElse: { [self] in timedOut() }) { deliver in
+            enqueueCheck(token, on: loop, answer: deliver)
         }
         return .pending(answer)
+    }
+
+    /// True when checks are answered inline by `checkInline` (a `PC_CAP_NONBLOCKING` plugin).
+    package var answersInline: Bool { queue == nil }
+
+    /// A check by a nonblocking plugin, on the caller's thread. Only when `answersInline`.
+    package func checkInline(_ token: RevocationToken) -> Outcome {
+        do throws(PluginCallError) {
+            return try plugin.isRevoked(token) ? .revoked : .notRevoked
+        } catch {
+            return failed(error)
+        }
+    }
+
+    /// Queues a check for a worker; `answer` runs once, on `loop`. This does not bound the
+    /// wait: the caller does, for `checkTimeout`, and takes `timedOut()` when it passes (the
+    /// request path uses its connection's timer, which costs no task per check).
+    package func enqueueCheck(_ token: RevocationToken, on loop: EventLoop, answer: @escaping @Sendable (Outcome) -> Void) {
+        guard let queue else {
+            let outcome = checkInline(token)
+            loop.execute { answer(outcome) }
+            return
+        }
+        queue.submit(token, on: loop) { [self] result in
+            switch result {
+            case .success(let revoked): answer(revoked ? .revoked : .notRevoked)
+            case .failure(let error): answer(failed(error))
+            }
+        }
+    }
+
+    /// `blocklist.timeout`.
+    package var checkTimeout: TimeAmount { timeout }
+
+    /// The outcome of a check that did not answer within `checkTimeout`.
+    package func timedOut() -> Outcome {
+        failed(.timedOut(after: settings.timeout))
     }
 
     /// Runs a revocation (or another plugin call) where the plugin may be called: inline for
