@@ -25,11 +25,7 @@ struct MetricsTests {
     }
 
     private func scrape(_ gateway: GatewayHarness) async throws -> (RawResponse, PrometheusSamples) {
-        let client = try await RawHTTPClient.connect(port: try #require(gateway.adminPort))
-        try await client.send("GET /metrics HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n")
-        let response = try await client.response()
-        await client.close()
-        return (response, PrometheusSamples(response.bodyText))
+        try await gateway.scrapeMetrics()
     }
 
     private func get(_ gateway: GatewayHarness, _ path: String, token: String?) async throws -> Int {
@@ -113,6 +109,17 @@ struct MetricsTests {
 }
 
 /// The samples of a Prometheus text exposition, by name and label set.
+extension GatewayHarness {
+    /// One `GET /metrics` on the admin listener (the config needs an `admin` section).
+    func scrapeMetrics() async throws -> (RawResponse, PrometheusSamples) {
+        let client = try await RawHTTPClient.connect(port: try #require(adminPort))
+        try await client.send("GET /metrics HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n")
+        let response = try await client.response()
+        await client.close()
+        return (response, PrometheusSamples(response.bodyText))
+    }
+}
+
 struct PrometheusSamples {
     let text: String
     private var values: [String: Double] = [:]
