@@ -61,6 +61,51 @@ struct BlocklistGatewayTests {
         }
     }
 
+    /// `chattr +i` stops writes even for root (a chmod would not, and root runs CI), on the
+    /// database and its WAL; the `-shm` file stays writable, as SQLite maps it.
+    private func setImmutable(_ on: Bool, _ paths: [String]) throws {
+        let chattr = Process()
+        chattr.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
+        chattr.arguments = [on ? "+i" : "-i"] + paths
+        try chattr.run()
+        chattr.waitUntilExit()
+        try #require(chattr.terminationStatus == 0, "chattr \(chattr.arguments ?? [])")
+    }
+
+    @Test(
+        "a SQLite file made read-only: revocations fail with 503 and are counted, checks go on, and it recovers",
+        .enabled(if: geteuid() == 0, "chattr +i needs root")
+    )
+    func sqliteReadOnly() async throws {
+        let folder = try CPluginCompiler.temporaryDirectory("portcullis-blocklist")
+        let database = "\(folder)/revoked.db"
+        let yaml = "admin:\n  listen: 127.0.0.1:0\n" + RevocationGateway.yaml(blocklist: "plugin: sqlite\nconfig:\n  path: revoked.db")
+        try await GatewayHarness.withUpstream(yaml: yaml, directory: folder) { gateway, _ in
+            let service = try revocation(gateway)
+            try service.plugin.revoke(RevocationToken(jti: "before-1", expiresAt: TokenFactory.now + 600))
+            let files = [database, database + "-wal"]
+            try setImmutable(true, files)
+            defer { try? setImmutable(false, files) }
+
+            #expect(throws: PluginCallError.self) {
+                try service.plugin.revoke(RevocationToken(jti: "during-1", expiresAt: TokenFactory.now + 600))
+            }
+            let logout = try await RevocationGateway.post(gateway, "/logout", token: tokens.token(jti: "during-2"))
+            #expect(logout.status == 503)
+            #expect(logout.bodyText.contains("revocation_unavailable"))
+            // Reads still work: the earlier revocation holds, other tokens pass.
+            #expect(try await RevocationGateway.get(gateway, token: tokens.token(jti: "before-1")).status == 401)
+            #expect(try await RevocationGateway.get(gateway, token: tokens.token(jti: "during-2")).status == 200)
+            #expect(service.failureCount == 0)
+            #expect(try await gateway.scrapeMetrics().1["portcullis_revocation_errors_total"] == 1)
+
+            try setImmutable(false, files)
+            let again = try await RevocationGateway.post(gateway, "/logout", token: tokens.token(jti: "during-2"))
+            #expect(again.status == 200)
+            #expect(try await RevocationGateway.get(gateway, token: tokens.token(jti: "during-2")).status == 401)
+        }
+    }
+
     @Test("a token without jti is known to the blocklist by the SHA-256 of its text, distinct per token")
     func tokenWithoutJTI() throws {
         // `require` without jti, so such a token verifies.

@@ -58,9 +58,13 @@ struct RevocationSchedulingTests {
     func failureDenied() async throws {
         let plugin = try ProbePlugin.build(["CHECK_STATUS=PC_ERR_UNAVAILABLE"])
         try await RevocationGateway.with(blocklist: blocklist(plugin)) { gateway, upstream in
-            let response = try await RevocationGateway.get(gateway, token: tokens.token(jti: "fine-1"))
-            #expect(response.status == 503)
-            #expect(response.bodyText.contains(#""error":"revocation_unavailable""#))
+            // Twice: each failure is answered and counted, and the gateway keeps serving.
+            for attempt in 1...2 {
+                let response = try await RevocationGateway.get(gateway, token: tokens.token(jti: "fine-\(attempt)"))
+                #expect(response.status == 503)
+                #expect(response.bodyText.contains(#""error":"revocation_unavailable""#))
+                #expect(gateway.runtime.runtime.revocation?.failureCount == attempt)
+            }
             #expect(upstream.requests.isEmpty)
         }
     }
@@ -82,10 +86,16 @@ struct RevocationSchedulingTests {
     @Test("a check slower than blocklist.timeout is a failure: 503 with on_error: deny")
     func timeoutDenied() async throws {
         let plugin = try ProbePlugin.build(["DELAY_MS=400"])
-        try await RevocationGateway.with(blocklist: blocklist(plugin, timeout: "50ms")) { gateway, _ in
-            let response = try await RevocationGateway.get(gateway, token: tokens.token(jti: "fine-1"))
-            #expect(response.status == 503)
-            #expect(response.bodyText.contains("revocation_unavailable"))
+        try await RevocationGateway.with(blocklist: blocklist(plugin, timeout: "50ms")) { gateway, upstream in
+            // Twice: the second check waits behind the first one's late answer and still gets
+            // its own timeout, not a hang.
+            for attempt in 1...2 {
+                let response = try await RevocationGateway.get(gateway, token: tokens.token(jti: "fine-\(attempt)"))
+                #expect(response.status == 503)
+                #expect(response.bodyText.contains("revocation_unavailable"))
+                #expect(gateway.runtime.runtime.revocation?.failureCount == attempt)
+            }
+            #expect(upstream.requests.isEmpty)
         }
     }
 

@@ -46,6 +46,16 @@ struct RevocationGateway {
         )
     }
 
+    /// One POST with `token` and an empty body on a fresh connection.
+    static func post(_ gateway: GatewayHarness, _ path: String, token: String) async throws -> RawResponse {
+        let client = try await RawHTTPClient.connect(port: gateway.port)
+        try await client.send(
+            "POST \(path) HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer \(token)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        let response = try await client.response()
+        await client.close()
+        return response
+    }
+
     /// One GET with `token` on a fresh connection.
     static func get(_ gateway: GatewayHarness, _ path: String = "/api/items", token: String, header: String = "Authorization: Bearer")
         async throws -> RawResponse
