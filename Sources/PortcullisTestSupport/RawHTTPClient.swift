@@ -105,9 +105,17 @@ public final class RawHTTPClient: Sendable {
         try await collector.next(isHead: isHead, eventLoop: channel.eventLoop, timeout: timeout)
     }
 
-    /// Completes when the gateway closed the connection.
-    public func waitForClose() async throws {
-        try await channel.closeFuture.get()
+    /// Completes when the gateway closed the connection; throws `timedOut` if it has not
+    /// within `timeout`.
+    public func waitForClose(timeout: Duration = .seconds(10)) async throws {
+        let eventLoop = channel.eventLoop
+        let closed = channel.closeFuture
+        let deadline = eventLoop.scheduleTask(in: .seconds(timeout.components.seconds)) {}
+        defer { deadline.cancel() }
+        let first = eventLoop.makePromise(of: Bool.self)
+        closed.whenComplete { _ in first.succeed(true) }
+        deadline.futureResult.whenComplete { _ in first.succeed(false) }
+        guard try await first.futureResult.get() else { throw RawClientError.timedOut }
     }
 
     public var isActive: Bool { channel.isActive }
