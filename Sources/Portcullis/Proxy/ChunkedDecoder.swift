@@ -27,6 +27,7 @@ struct ChunkedDecoder: Sendable {
         case dataLineFeed
         /// At the start of a trailer line (or the final empty line).
         case trailerLineStart
+        /// In a trailer field name; a line without a colon is refused.
         case trailerName
         /// After the colon of a trailer line.
         case trailerLine
