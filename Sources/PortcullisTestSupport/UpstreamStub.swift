@@ -36,6 +36,8 @@ public final class UpstreamStub: Sendable {
 
     private struct State {
         var requests: [RecordedRequest] = []
+        /// With `recordingBytes`: the bytes of each connection, in accept order.
+        var received: [[UInt8]] = []
         var waiters: [UInt64: Waiter] = [:]
         var nextWaiterID: UInt64 = 0
     }
@@ -63,6 +65,11 @@ public final class UpstreamStub: Sendable {
     /// Connections accepted so far (to check that a keep-alive pool reuses them).
     public var acceptedConnections: Int { channels.accepted }
 
+    /// Every byte each connection delivered (after TLS), one array per connection in accept
+    /// order: what the gateway really wrote, before any HTTP parsing. Always empty unless the
+    /// stub was started with `recordingBytes`, so large-body tests keep nothing in memory.
+    public var receivedBytes: [[UInt8]] { state.withLockedValue { $0.received } }
+
     private init(serverChannel: any Channel, state: NIOLockedValueBox<State>, channels: OpenChannels, scheme: String) throws {
         self.channels = channels
         guard let port = serverChannel.localAddress?.port else {
@@ -75,8 +82,11 @@ public final class UpstreamStub: Sendable {
     }
 
     /// Binds `127.0.0.1` on a free port and starts serving, over TLS with `tls`. A connection
-    /// whose handshake fails is closed and records nothing.
-    public static func start(behavior: Behavior = .echo, tls: NIOSSLContext? = nil) async throws -> UpstreamStub {
+    /// whose handshake fails is closed and records nothing. With `recordingBytes`, the raw bytes
+    /// of every connection are kept too (`receivedBytes`).
+    public static func start(
+        behavior: Behavior = .echo, tls: NIOSSLContext? = nil, recordingBytes: Bool = false
+    ) async throws -> UpstreamStub {
         let state = NIOLockedValueBox(State())
         let channels = OpenChannels()
         let serverChannel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -86,6 +96,10 @@ public final class UpstreamStub: Sendable {
                     channels.track(channel)
                     let handler = UpstreamStubHandler(behavior: behavior) { Self.record($0, in: state) }
                     if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
+                    if recordingBytes {
+                        let recorder = ReceivedBytesRecorder(Self.bytesRecorder(in: state))
+                        try channel.pipeline.syncOperations.addHandler(recorder)
+                    }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
@@ -153,6 +167,15 @@ public final class UpstreamStub: Sendable {
             let waiter = state.withLockedValue { $0.waiters.removeValue(forKey: id) }
             waiter?.continuation.resume(throwing: CancellationError())
         }
+    }
+
+    /// A new connection's slot in `received`, and the function that appends to it.
+    private static func bytesRecorder(in state: NIOLockedValueBox<State>) -> @Sendable (ByteBuffer) -> Void {
+        let connection = state.withLockedValue { state in
+            state.received.append([])
+            return state.received.count - 1
+        }
+        return { bytes in state.withLockedValue { $0.received[connection] += bytes.readableBytesView } }
     }
 
     private static func record(_ request: RecordedRequest, in state: NIOLockedValueBox<State>) {

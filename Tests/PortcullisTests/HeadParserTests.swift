@@ -67,10 +67,23 @@ struct HeadParserTests {
             "G(T / HTTP/1.1\r\nHost: h\r\n\r\n",
             "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
             "GET / HTTP/1.1\r\n: empty-name\r\nHost: h\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: h\r\n\rX-A: a\r\n\r\n",  // bare CR starting a line
+            "get / HTTP/1.1\r\nHost: h\r\n\r\n",  // lowercase method
+            "Get / HTTP/1.1\r\nHost: h\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: h\r\nTransfer_Encoding: chunked\r\nContent-Length: 4\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: h\r\ncontent_LENGTH: 4\r\n\r\n",
         ]
     )
     func refusesAmbiguous(text: String) {
         #expect(throws: HeadParseError.self) { try scanAndParse(text).get() }
+    }
+
+    @Test("accepts methods of uppercase tokens and other underscored names")
+    func lawfulTokens() throws {
+        let head = try scanAndParse("VERSION-CONTROL / HTTP/1.1\r\nHost: h\r\nX_Custom_Length: 4\r\n\r\n").get()
+        #expect(head.string(head.method) == "VERSION-CONTROL")
+        #expect(head.framing == .none)
+        #expect(head.fields.map(\.kind) == [.host, .other])
     }
 
     @Test("refuses bare LF line endings anywhere in the head")
@@ -155,6 +168,7 @@ struct ChunkedDecoderTests {
         arguments: [
             "x\r\n", "5\nhello\r\n", "5\r\nhelloXX", "5\r\nhello\n0\r\n\r\n", "-1\r\n", ";\r\n",
             "1000000000000\r\n", "5;a\u{0}\r\n", "0\r\n\u{1}x\r\n\r\n", "0\r\n\n", " 5\r\n",
+            "0\r\nno-colon\r\n\r\n", "0\r\nX-T : v\r\n\r\n", "0\r\nX-T\u{0}: v\r\n\r\n",
         ]
     )
     func refusesInvalid(text: String) {

@@ -4,7 +4,8 @@ import NIOCore
 /// arrive, without copying chunk data: `.data` events are slices of the input.
 ///
 /// Refused: a size that is not hex or over 2^48, control bytes in an extension, any line
-/// ending but CRLF, data not followed by CRLF, trailers over 16 KiB.
+/// ending but CRLF, data not followed by CRLF, a trailer line that is not `name: value`,
+/// trailers over 16 KiB. Trailers are checked and dropped, never forwarded.
 struct ChunkedDecoder: Sendable {
     struct FramingError: Error, Equatable {
         var reason: String
@@ -26,6 +27,9 @@ struct ChunkedDecoder: Sendable {
         case dataLineFeed
         /// At the start of a trailer line (or the final empty line).
         case trailerLineStart
+        /// In a trailer field name; a line without a colon is refused.
+        case trailerName
+        /// After the colon of a trailer line.
         case trailerLine
         case trailerLineFeed(emptyLine: Bool)
         case done
@@ -94,7 +98,14 @@ struct ChunkedDecoder: Sendable {
                 state = .trailerLineFeed(emptyLine: true)
             } else {
                 guard HeaderNames.isToken(byte) else { throw FramingError(reason: "invalid trailer") }
+                state = .trailerName
+            }
+        case .trailerName:
+            try countTrailerByte()
+            if byte == UInt8(ascii: ":") {
                 state = .trailerLine
+            } else {
+                guard HeaderNames.isToken(byte) else { throw FramingError(reason: "invalid trailer") }
             }
         case .trailerLine:
             try countTrailerByte()

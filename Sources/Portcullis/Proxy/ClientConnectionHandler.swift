@@ -75,6 +75,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     private var processing = false
     private var readPending = false
     private var upstreamNeedsFlush = false
+    /// From a `channelRead` to the `channelReadComplete` that ends its burst.
+    private var inReadBurst = false
     /// `server.header_timeout`, armed while a request head is awaited.
     private var headerTimer: DeadlineTimer!
     /// `server.idle_timeout`, armed while a keep-alive connection waits for its next request.
@@ -144,6 +146,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
+        inReadBurst = true
         guard !closing else { return }
         if let tunnel {
             tunnel.clientBytes(bytes)
@@ -162,6 +165,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        inReadBurst = false
         tunnel?.clientReadComplete()
         flushUpstreamIfNeeded()
         context.fireChannelReadComplete()
@@ -557,8 +561,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
         }
     }
 
+    /// Waits while `process()` runs (it flushes when it returns) and until a read burst ends
+    /// (`channelReadComplete` flushes): the head goes out only with the body bytes the client
+    /// had already sent, decoded, so a body whose framing is bad in those bytes is refused
+    /// before the upstream sees any of the request. It also makes one flush per burst.
     private func flushUpstreamIfNeeded() {
-        guard upstreamNeedsFlush, let exchange, let upstream = exchange.upstream else { return }
+        guard upstreamNeedsFlush, !processing, !inReadBurst, let exchange, let upstream = exchange.upstream else { return }
         upstreamNeedsFlush = false
         upstream.flush()
         if exchange.body.isComplete {

@@ -21,6 +21,9 @@ enum HeaderKind: UInt8, Sendable {
     case xRequestID
     case authorization
     case cookie
+    /// `Content_Length` or `Transfer_Encoding`: no framing header here, but one to a server
+    /// that maps `_` to `-` (CGI-style environments), which would then frame the body otherwise.
+    case framingLookalike
 
     /// Removed in both directions (RFC 9110 section 7.6.1, plus `Proxy-*`). `Upgrade` is
     /// hop-by-hop too; a WebSocket handshake and its 101 get theirs written explicitly.

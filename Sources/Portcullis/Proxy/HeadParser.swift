@@ -10,7 +10,9 @@ package struct HeadParseError: Error, Equatable, Sendable {
 /// Refuses everything SPEC section 3 lists as ambiguous: both Content-Length and
 /// Transfer-Encoding, several Content-Lengths or a list in one, a Transfer-Encoding other
 /// than exactly `chunked`, obsolete line folding, whitespace before a colon, control bytes
-/// in values, a missing or repeated Host, and request targets that are not origin-form.
+/// in values, a bare CR, a missing or repeated Host, and request targets that are not
+/// origin-form. Two refusals go beyond the SPEC's list, for upstreams that read a head more
+/// loosely: a method with lowercase letters, and `Content_Length` / `Transfer_Encoding`.
 package enum HeadParser {
     package static func parseRequest(_ head: ByteBuffer) -> Result<RequestHead, HeadParseError> {
         head.withUnsafeReadableBytes { raw in
@@ -44,7 +46,7 @@ package enum HeadParser {
     private static func parseRequest(_ raw: UnsafeRawBufferPointer, head: ByteBuffer) -> Result<RequestHead, HeadParseError> {
         let lineEnd = lineEnd(raw, from: 0)
         var index = 0
-        while index < lineEnd, HeaderNames.isToken(raw[index]) { index += 1 }
+        while index < lineEnd, HeaderNames.isMethodByte(raw[index]) { index += 1 }
         guard index > 0, index < lineEnd, raw[index] == 0x20 else {
             return .failure(HeadParseError(reason: "malformed request line"))
         }
@@ -116,6 +118,8 @@ package enum HeadParser {
                 request.expectsContinue = HeaderNames.equalsLowercased(raw, field.value, "100-continue")
             case .upgrade:
                 if HeaderNames.equalsLowercased(raw, field.value, "websocket") { request.wantsWebSocket = true }
+            case .framingLookalike:
+                return .failure(HeadParseError(reason: "a framing header spelled with an underscore"))
             default:
                 break
             }
@@ -210,7 +214,12 @@ package enum HeadParser {
     ) -> Result<Void, HeadParseError> {
         var index = start
         while index + 1 < raw.count {
-            if raw[index] == 0x0D { return .success(()) }  // the final CRLF
+            if raw[index] == 0x0D {
+                // The final CRLF: HeadScanner ended the head at the first CRLFCRLF, so a CR
+                // followed by LF here is its last two bytes. Any other CR would be skipped unread.
+                guard raw[index + 1] == 0x0A else { return .failure(HeadParseError(reason: "bare CR in a header")) }
+                return .success(())
+            }
             if raw[index] == 0x20 || raw[index] == 0x09 {
                 return .failure(HeadParseError(reason: "obsolete line folding"))
             }

@@ -17,6 +17,16 @@ enum HeaderNames {
     @inline(__always)
     static func isToken(_ byte: UInt8) -> Bool { tokenTable[Int(byte)] }
 
+    /// `tchar` without lowercase letters: the bytes of a request method. Methods are
+    /// case-sensitive (RFC 9110 section 9.1) and route rules compare them exactly, but some
+    /// upstreams fold case, so `delete` could miss a `methods:` rule here and act as DELETE there.
+    static let methodTable: [Bool] = (0..<256).map { byte in
+        tokenTable[byte] && !(UInt8(ascii: "a")...UInt8(ascii: "z")).contains(UInt8(byte))
+    }
+
+    @inline(__always)
+    static func isMethodByte(_ byte: UInt8) -> Bool { methodTable[Int(byte)] }
+
     /// A byte allowed in a field value: HTAB, SP, VCHAR, obs-text. CR, LF, NUL and other
     /// controls are not.
     @inline(__always)
@@ -66,12 +76,15 @@ enum HeaderNames {
             if equalsLowercased(raw, name, "keep-alive") { return .keepAlive }
         case 12: if equalsLowercased(raw, name, "x-request-id") { return .xRequestID }
         case 13: if equalsLowercased(raw, name, "authorization") { return .authorization }
-        case 14: if equalsLowercased(raw, name, "content-length") { return .contentLength }
+        case 14:
+            if equalsLowercased(raw, name, "content-length") { return .contentLength }
+            if equalsLowercased(raw, name, "content_length") { return .framingLookalike }
         case 15: if equalsLowercased(raw, name, "x-forwarded-for") { return .xForwardedFor }
         case 16: if equalsLowercased(raw, name, "x-forwarded-host") { return .xForwardedHost }
         case 17:
             if equalsLowercased(raw, name, "transfer-encoding") { return .transferEncoding }
             if equalsLowercased(raw, name, "x-forwarded-proto") { return .xForwardedProto }
+            if equalsLowercased(raw, name, "transfer_encoding") { return .framingLookalike }
         default: break
         }
         if name.count > 6, equalsLowercased(raw, name.lowerBound..<name.lowerBound + 6, "proxy-") { return .proxy }
