@@ -6,7 +6,8 @@
 #
 # The plugins are compiled here with plain `cc`, from the same sources and with the same
 # warnings as Package.swift, plus -g: valgrind 3.19 reads gcc's debug info, and this needs no
-# SwiftPM build. PLUGINS_MEMCHECK_ENTRIES (default 100000) sets the bulk phase's size.
+# SwiftPM build. PLUGINS_MEMCHECK_ENTRIES (default 100000) sets the bulk phase's size; KEEP_WORK=1
+# keeps the temporary folder (binaries, driver output, valgrind logs) for a look afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 entries=${PLUGINS_MEMCHECK_ENTRIES:-100000}
