@@ -29,6 +29,13 @@ struct ClientConnectionHandlerTests {
         return channel
     }
 
+    /// Closes the channel if the handler did not, then runs what the close left queued (the
+    /// handler's removal) and cancels the timers still scheduled: an `EmbeddedEventLoop` runs
+    /// nothing by itself, and a handler never removed stays registered with its `LoopContext`.
+    private func finish(_ channel: EmbeddedChannel) {
+        _ = try? channel.finish(acceptAlreadyClosed: true)
+    }
+
     private func readResponse(_ channel: EmbeddedChannel) throws -> String {
         var all = ""
         while let buffer = try channel.readOutbound(as: ByteBuffer.self) { all += String(buffer: buffer) }
@@ -38,6 +45,7 @@ struct ClientConnectionHandlerTests {
     @Test("answers a bare-LF request with 400 bad_request and closes")
     func bareLineFeed() throws {
         let channel = try makeChannel()
+        defer { finish(channel) }
         try channel.writeInbound(ByteBuffer(string: "GET /api/x HTTP/1.1\nHost: h\n\n"))
         let response = try readResponse(channel)
         #expect(response.hasPrefix("HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"))
@@ -49,6 +57,7 @@ struct ClientConnectionHandlerTests {
     @Test("answers 431 when the head outgrows max_header_bytes, before it is complete")
     func headTooLarge() throws {
         let channel = try makeChannel(maxHeaderBytes: 1024)
+        defer { finish(channel) }
         try channel.writeInbound(ByteBuffer(string: "GET /api/x HTTP/1.1\r\nX-Big: " + String(repeating: "a", count: 2000)))
         #expect(try readResponse(channel).hasPrefix("HTTP/1.1 431 Request Header Fields Too Large\r\n"))
         #expect(!channel.isActive)
@@ -57,6 +66,7 @@ struct ClientConnectionHandlerTests {
     @Test("answers pipelined requests the gateway refuses in order and keeps the connection")
     func pipelinedRefusals() throws {
         let channel = try makeChannel()
+        defer { finish(channel) }
         try channel.writeInbound(
             ByteBuffer(string: "GET /nope HTTP/1.1\r\nHost: h\r\nX-Request-Id: one\r\n\r\nGET /api/x HTTP/1.1\r\nHost: h\r\nX-Request-Id: two\r\n\r\n")
         )
@@ -73,6 +83,7 @@ struct ClientConnectionHandlerTests {
     @Test("closes after refusing a request whose body it did not read")
     func closesWhenBodyUnread() throws {
         let channel = try makeChannel()
+        defer { finish(channel) }
         try channel.writeInbound(ByteBuffer(string: "POST /nope HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc"))
         let response = try readResponse(channel)
         #expect(response.hasPrefix("HTTP/1.1 404 Not Found\r\n"))

@@ -33,6 +33,13 @@ struct TunnelTests {
             tunnel.start(early: early.map { ByteBuffer(string: $0) })
         }
 
+        /// Runs what closing left queued and cancels pending timers: an `EmbeddedEventLoop`
+        /// runs nothing by itself, so otherwise both pipelines (and the tunnel) outlive the test.
+        deinit {
+            _ = try? client.finish(acceptAlreadyClosed: true)
+            _ = try? upstream.finish(acceptAlreadyClosed: true)
+        }
+
         func sentUpstream() throws -> [String] {
             var sent: [String] = []
             while let buffer = try upstream.readOutbound(as: ByteBuffer.self) { sent.append(String(buffer: buffer)) }
@@ -141,6 +148,11 @@ private final class ContextHolder: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+    }
+
+    /// The context holds this handler: keeping it after removal would keep both alive.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
     }
 }
 

@@ -99,6 +99,7 @@ struct WebSocketHandshakeTests {
     @Test("an upstream connection hands the bytes behind a 101 head to the tunnel, and refuses a 101 nobody asked for")
     func upstreamSwitch() throws {
         let channel = EmbeddedChannel()
+        defer { _ = try? channel.finish(acceptAlreadyClosed: true) }
         let connection = UpstreamConnection()
         try channel.pipeline.syncOperations.addHandler(connection)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
@@ -114,6 +115,7 @@ struct WebSocketHandshakeTests {
         #expect(tunnel.events.last == "end reusable=false")
 
         let plain = EmbeddedChannel()
+        defer { _ = try? plain.finish(acceptAlreadyClosed: true) }
         let other = UpstreamConnection()
         try plain.pipeline.syncOperations.addHandler(other)
         try plain.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
