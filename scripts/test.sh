@@ -8,3 +8,5 @@ swift test --skip-build
 # Resource limits against a real gateway process: idle connections, 1 MiB bodies, slowloris,
 # a slow reader, max_connections (scripts/limits.py; without --quick for the full counts).
 python3 scripts/limits.py --quick --binary "$(swift build --show-bin-path)/portcullis"
+# The C plugins under valgrind memcheck, driven through every ABI call (20000 entries keeps it short).
+PLUGINS_MEMCHECK_ENTRIES=${PLUGINS_MEMCHECK_ENTRIES:-20000} scripts/plugins-memcheck.sh
