@@ -53,4 +53,57 @@ struct FuzzFindingTests {
             #expect(upstream.acceptedConnections == 0)
         }
     }
+
+    // MARK: FuzzConfig: alias expansion ("billion laughs")
+
+    /// `levels` anchors, each a list of ten aliases of the one before: 10^levels nodes expanded.
+    private static func nestedAliases(levels: Int, indent: String) -> String {
+        var lines = ["\(indent)l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+        for level in 1...levels {
+            lines.append("\(indent)l\(level): &l\(level) [" + Array(repeating: "*l\(level - 1)", count: 10).joined(separator: ", ") + "]")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    @Test(
+        "refuses aliases that expand past the node budget at the alias, without expanding them",
+        .timeLimit(.minutes(1))
+    )
+    func refusesAliasBomb() {
+        // In `blocklist.config`, which is read as free-form JSON, the tree used to be walked in full.
+        let bomb = ConfigFixture.minimal + "blocklist:\n  config:\n" + Self.nestedAliases(levels: 8, indent: "    ")
+        let errors = ConfigFixture.errors(bomb)
+        #expect(errors.count == 1)
+        #expect(errors.first?.message.contains("aliases expand the config to more than 100000 nodes") == true)
+        // Line 14 is `blocklist:`, line 20 `l4`: about 12 400 nodes come before it, each `*l3`
+        // adds 11 111, so its eighth alias (column 14 + 7 * 5) is the one over 100 000.
+        #expect(ConfigFixture.position(errors.first) == [20, 49])
+    }
+
+    @Test("refuses an aliased mapping key that Yams would hash in full", .timeLimit(.minutes(1)))
+    func refusesAliasBombKey() {
+        let bomb = ConfigFixture.minimal + "blocklist:\n  config:\n" + Self.nestedAliases(levels: 8, indent: "    ")
+            + "    ? *l8\n    : 1\n"
+        #expect(ConfigFixture.errors(bomb).map(\.message).contains { $0.contains("aliases expand the config") })
+    }
+
+    @Test("keeps accepting anchors and aliases that reuse a block")
+    func acceptsModestAliases() throws {
+        let yaml = ConfigFixture.prelude + """
+            routes:
+              - name: a
+                path_prefix: /a/
+                upstream: orders
+                auth: &strict
+                  type: access
+                  require_scopes: [orders:admin]
+              - name: b
+                path_prefix: /b/
+                upstream: orders
+                auth: *strict
+
+            """
+        let config = try ConfigFixture.parse(yaml)
+        #expect(config.routes.map(\.auth.requireScopes) == [["orders:admin"], ["orders:admin"]])
+    }
 }
