@@ -72,7 +72,7 @@ for target in "${targets[@]}"; do
     echo "$target: ${runs:-?} executions; last status: ${last:-none}"
     if [[ $status != 0 ]]; then
         failed+=("$target")
-        grep -E '^(==[0-9]+==ERROR|SUMMARY|Fatal error|.*precondition|ALARM|MS: )' "$log" | head -5 || true
+        grep -E '(==[0-9]+==ERROR|^SUMMARY|Fatal error|Precondition failed|^ALARM)' "$log" | head -5 || true
         echo "$target FAILED (exit $status): log $log, input(s):" $(grep -o 'Test unit written to .*' "$log" | sed 's/Test unit written to //')
     fi
 done
