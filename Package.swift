@@ -180,3 +180,34 @@ if Context.environment["PORTCULLIS_BENCHMARKS"] != nil {
         )
     )
 }
+
+// The libFuzzer targets (`Fuzz/`, one executable per target plus their shared fixture) exist only
+// when PORTCULLIS_FUZZ is set, so the default build, the tests and CI's test run never compile
+// them; being in this package, they reach the request path's `package` API without widening it.
+// Build and run them with `scripts/fuzz.sh`, which adds `-sanitize=fuzzer,address`; each
+// target's file is parsed as a library and starts libFuzzer itself (`FuzzDriver`).
+if Context.environment["PORTCULLIS_FUZZ"] != nil {
+    package.targets.append(
+        .target(
+            name: "PortcullisFuzzSupport",
+            dependencies: ["Portcullis"],
+            path: "Fuzz/Support",
+            swiftSettings: [.enableExperimentalFeature("Extern")]
+        )
+    )
+    for name in ["FuzzJWT", "FuzzConfig", "FuzzPath", "FuzzRequestHead"] {
+        package.targets.append(
+            .executableTarget(
+                name: name,
+                dependencies: [
+                    "Portcullis",
+                    "PortcullisFuzzSupport",
+                    .product(name: "NIOCore", package: "swift-nio"),
+                    .product(name: "Logging", package: "swift-log"),
+                ],
+                path: "Fuzz/\(name)",
+                swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+            )
+        )
+    }
+}

@@ -2,10 +2,17 @@ import Yams
 
 /// Turns YAML text into a Yams node tree, converting Yams' errors into positioned `ConfigError`s.
 ///
-/// A syntax error stops decoding (there is no tree to walk), so it is the only error reported.
+/// A syntax error, or aliases that expand too far, stops decoding (there is no tree to walk),
+/// so it is the only error reported.
 enum ConfigYAMLSyntax {
     /// The document's root node; `nil` after reporting a syntax error or an empty document.
     static func compose(_ yaml: String, diagnostics: ConfigDiagnostics) -> Node? {
+        if let (line, column) = ConfigAliasBudget.firstExcessiveAlias(in: yaml) {
+            diagnostics.report(
+                "aliases expand the config to more than \(ConfigAliasBudget.maximumNodes) nodes",
+                at: diagnostics.location(line: line, column: column))
+            return nil
+        }
         do {
             guard let root = try Yams.compose(yaml: yaml, .default, .default, .utf8) else {
                 diagnostics.report("the config is empty", at: diagnostics.location(line: 1, column: 1))

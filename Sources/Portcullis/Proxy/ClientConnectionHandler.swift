@@ -295,7 +295,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
     private func start(_ head: RequestHead) {
         let runtime = loop.runtimeBox.runtime
         let requestID = clientRequestID(head) ?? loop.makeRequestID()
-        let path = PathNormalizer.normalize(head.view(head.path))
+        let path = head.normalizedPath
         access = AccessRecord(
             start: loop.eventLoop.now, requestID: requestID, head: head, path: path, logged: runtime.config.log.accessLog
         )
@@ -689,7 +689,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseDeleg
         if access == nil {
             // Only refusals before a head was accepted get here; the path is normalized for the log alone.
             let logged = loop.runtimeBox.runtime.config.log.accessLog
-            let path = logged ? head.flatMap { PathNormalizer.normalize($0.view($0.path)) } : nil
+            let path = logged ? head?.normalizedPath : nil
             access = AccessRecord(start: loop.eventLoop.now, requestID: id, head: head, path: path, logged: logged)
         }
         let result = AccessRecord.authResult(of: error)

@@ -45,7 +45,7 @@ struct HeaderField: Sendable {
 }
 
 /// How the body of a message is delimited.
-enum BodyFraming: Equatable, Sendable {
+package enum BodyFraming: Equatable, Sendable {
     case none
     case contentLength(Int)
     case chunked
@@ -69,7 +69,7 @@ package struct RequestHead: Sendable {
     var query: Range<Int>
     var version: HTTPVersion
     var fields: [HeaderField]
-    var framing: BodyFraming
+    package var framing: BodyFraming
     /// Client wants the connection kept open after this exchange.
     var keepAlive: Bool
     var expectsContinue: Bool
@@ -84,6 +84,11 @@ package struct RequestHead: Sendable {
 
     func view(_ range: Range<Int>) -> ByteBufferView {
         bytes.viewBytes(at: range.lowerBound, length: range.count) ?? ByteBufferView()
+    }
+
+    /// The path as routes see it (`PathNormalizer`); `nil` when it must be refused with 400.
+    package var normalizedPath: String? {
+        PathNormalizer.normalize(view(path))
     }
 
     var isHead: Bool {

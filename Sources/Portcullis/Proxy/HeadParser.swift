@@ -124,7 +124,7 @@ package enum HeadParser {
                 break
             }
         }
-        markConnectionNamed(raw, &request.fields)
+        if let error = markConnectionNamed(raw, &request.fields) { return .failure(error) }
         guard hostCount <= 1 else { return .failure(HeadParseError(reason: "more than one Host header")) }
         guard hostCount == 1 || version == .http10 else { return .failure(HeadParseError(reason: "missing Host header")) }
         if chunked {
@@ -187,7 +187,7 @@ package enum HeadParser {
                 break
             }
         }
-        markConnectionNamed(raw, &response.fields)
+        if let error = markConnectionNamed(raw, &response.fields) { return .failure(error) }
         if requestIsHead || status < 200 || status == 204 || status == 304 {
             response.framing = .none
         } else if let transferEncoding {
@@ -277,9 +277,15 @@ package enum HeadParser {
     }
 
     /// Marks every field whose name a `Connection` header lists, so it is not forwarded.
-    private static func markConnectionNamed(_ raw: UnsafeRawBufferPointer, _ fields: inout [HeaderField]) {
+    ///
+    /// Refuses a head whose `Connection` names its Host, Content-Length or Transfer-Encoding:
+    /// those describe the message end to end, and dropping one would let the next hop frame the
+    /// body (and so find the next message) differently from the gateway: request smuggling,
+    /// found by `Fuzz/FuzzRequestHead`.
+    private static func markConnectionNamed(_ raw: UnsafeRawBufferPointer, _ fields: inout [HeaderField]) -> HeadParseError? {
         let connectionValues = fields.filter { $0.kind == .connection }.map(\.value)
-        guard !connectionValues.isEmpty else { return }
+        guard !connectionValues.isEmpty else { return nil }
+        var refusal: HeadParseError?
         for value in connectionValues {
             forEachToken(raw, value) { token in
                 for index in fields.indices where fields[index].name.count == token.count {
@@ -287,9 +293,16 @@ package enum HeadParser {
                     let same = (0..<token.count).allSatisfy {
                         HeaderNames.lower(raw[name.lowerBound + $0]) == HeaderNames.lower(raw[token.lowerBound + $0])
                     }
-                    if same { fields[index].namedByConnection = true }
+                    guard same else { continue }
+                    switch fields[index].kind {
+                    case .host, .contentLength, .transferEncoding:
+                        refusal = HeadParseError(reason: "the Connection header names a header that is not hop-by-hop")
+                    default:
+                        fields[index].namedByConnection = true
+                    }
                 }
             }
         }
+        return refusal
     }
 }

@@ -5,8 +5,8 @@ import NIOCore
 ///
 /// A bare LF anywhere in the head is an error (request smuggling defence: no line ending
 /// other than CRLF is ever accepted).
-struct HeadScanner: Sendable {
-    enum Outcome: Equatable {
+package struct HeadScanner: Sendable {
+    package enum Outcome: Equatable {
         case needMore
         /// The head is the first `length` readable bytes.
         case complete(length: Int)
@@ -16,11 +16,13 @@ struct HeadScanner: Sendable {
 
     private var scanned = 0
 
+    package init() {}
+
     mutating func reset() {
         scanned = 0
     }
 
-    mutating func scan(_ buffer: ByteBuffer, limit: Int) -> Outcome {
+    package mutating func scan(_ buffer: ByteBuffer, limit: Int) -> Outcome {
         buffer.withUnsafeReadableBytes { bytes in
             var index = scanned
             while index < bytes.count {

@@ -8,7 +8,7 @@ enum CredentialSource: Equatable, Sendable {
 
 /// What the gateway does with an authorized request.
 package struct ForwardPlan: Sendable {
-    var routeIndex: Int
+    package var routeIndex: Int
     var upstreamPath: String
     var token: VerifiedToken?
     var credentialSource: CredentialSource?
