@@ -10,3 +10,5 @@ swift test --skip-build
 python3 scripts/limits.py --quick --binary "$(swift build --show-bin-path)/portcullis"
 # The C plugins under valgrind memcheck, driven through every ABI call (20000 entries keeps it short).
 PLUGINS_MEMCHECK_ENTRIES=${PLUGINS_MEMCHECK_ENTRIES:-20000} scripts/plugins-memcheck.sh
+# Each libFuzzer target for 60 s from its seed corpus (scripts/fuzz.sh; its own .build-fuzz).
+scripts/fuzz.sh -t 60
