@@ -12,7 +12,3 @@ python3 scripts/limits.py --quick --binary "$(swift build --show-bin-path)/portc
 PLUGINS_MEMCHECK_ENTRIES=${PLUGINS_MEMCHECK_ENTRIES:-20000} scripts/plugins-memcheck.sh
 # Each libFuzzer target for 60 s from its seed corpus (scripts/fuzz.sh; its own .build-fuzz).
 scripts/fuzz.sh -t 60
-# The suite under AddressSanitizer (a memory error, a leak or a failed test fails it), and under
-# ThreadSanitizer (a data race fails it; tests failing on time alone do not, see sanitize.sh).
-scripts/sanitize.sh address
-SANITIZE_GATE=reports scripts/sanitize.sh thread
