@@ -47,31 +47,36 @@ final class ScriptedUpstreamHandler: ChannelInboundHandler, Sendable {
     }
 }
 
+/// A listening upstream whose connections each run one script.
+private struct ScriptedUpstream: TestUpstream {
+    let channel: Channel
+
+    static func start(_ script: ScriptedUpstreamHandler.Script) async throws -> ScriptedUpstream {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ScriptedUpstreamHandler(script))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0)
+            .get()
+        return ScriptedUpstream(channel: channel)
+    }
+
+    var url: String { "http://127.0.0.1:\(channel.localAddress?.port ?? 0)" }
+
+    func shutdown() async throws {
+        try await channel.close()
+    }
+}
+
 /// A gateway (with an admin listener for `/metrics`) in front of an upstream that misbehaves
 /// as `script` says; `body` gets the gateway.
 private func withScriptedUpstream(
     _ script: ScriptedUpstreamHandler.Script, _ body: (GatewayHarness) async throws -> Void
 ) async throws {
-    let upstream = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-        .childChannelInitializer { channel in
-            channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(ScriptedUpstreamHandler(script))
-            }
-        }
-        .bind(host: "127.0.0.1", port: 0)
-        .get()
-    let port = try #require(upstream.localAddress?.port)
     let yaml = "admin:\n  listen: 127.0.0.1:0\n" + ProxyIntegrationTests.yaml
-    let gateway = try await GatewayHarness.start(yaml: yaml, upstreamURL: "http://127.0.0.1:\(port)")
-    do {
-        try await body(gateway)
-    } catch {
-        try? await gateway.shutdown()
-        try? await upstream.close()
-        throw error
-    }
-    try await gateway.shutdown()
-    try await upstream.close()
+    try await GatewayHarness.with(ScriptedUpstream.start(script), yaml: yaml) { gateway, _ in try await body(gateway) }
 }
 
 /// Upstreams that fail: each gets the SPEC's status (or, once the response has started, a
