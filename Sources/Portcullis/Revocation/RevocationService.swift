@@ -19,7 +19,8 @@ public final class RevocationService: Sendable {
         case failed(String)
     }
 
-    /// A check answered at once (inline plugin, full queue), or later on the caller's loop.
+    /// A check answered at once (inline plugin), or later on the caller's loop (a full queue
+    /// answers there too, at once).
     package enum Check {
         case done(Outcome)
         case pending(EventLoopFuture<Outcome>)
