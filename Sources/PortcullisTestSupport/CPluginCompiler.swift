@@ -43,18 +43,11 @@ public enum CPluginCompiler {
 
     /// Runs a tool from PATH and throws with its output when it fails.
     public static func run(_ tool: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [tool] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        let result = try runCommand("/usr/bin/env", [tool] + arguments)
+        guard result.status == 0 else {
             throw Failure(
-                command: ([tool] + arguments).joined(separator: " "), output: String(decoding: output, as: UTF8.self)
+                command: ([tool] + arguments).joined(separator: " "),
+                output: result.standardOutput + result.standardError
             )
         }
     }

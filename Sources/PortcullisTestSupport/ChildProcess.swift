@@ -49,8 +49,12 @@ final class SpawnedProcess {
 
     let pid: pid_t
 
-    /// `output`: a file for stdout and stderr (appended), else /dev/null.
-    init(executable: String, arguments: [String], standardInput: Int32? = nil, output: String? = nil) throws {
+    /// `output`: a file for stdout (appended), else /dev/null; `errorOutput`: a file for
+    /// stderr, else the same as stdout.
+    init(
+        executable: String, arguments: [String], standardInput: Int32? = nil, output: String? = nil,
+        errorOutput: String? = nil
+    ) throws {
         var attributes = posix_spawnattr_t()
         var actions = posix_spawn_file_actions_t()
         posix_spawnattr_init(&attributes)
@@ -72,7 +76,11 @@ final class SpawnedProcess {
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         }
         posix_spawn_file_actions_addopen(&actions, 1, output ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        if let errorOutput {
+            posix_spawn_file_actions_addopen(&actions, 2, errorOutput, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
@@ -112,6 +120,46 @@ final class SpawnedProcess {
             Thread.sleep(forTimeInterval: 0.005)
         }
     }
+}
+
+/// How a command run to completion ended, and what it printed.
+public struct CommandOutput: Sendable {
+    /// The exit code, or 128 + the signal number when a signal ended it (as a shell reports).
+    public var status: Int32
+    public var standardOutput: String
+    public var standardError: String
+}
+
+/// Runs `executable` to completion and collects its stdout and stderr (each through a file,
+/// so a chatty child never blocks on a full pipe). Blocks the calling thread.
+///
+/// The tests spawn through this rather than Foundation's `Process`: on Linux, `Process.run()`
+/// (swift-corelibs-foundation before 6.4) copies a whole `struct dirent` out of readdir's
+/// buffer while counting open descriptors, reading up to 256 bytes past that buffer. With
+/// many descriptors open, as in a parallel test run, that is an AddressSanitizer report or
+/// an occasional SIGSEGV (swiftlang/swift-corelibs-foundation#5472).
+public func runCommand(_ executable: String, _ arguments: [String], within timeout: Duration = .seconds(300)) throws
+    -> CommandOutput
+{
+    let folder = NSTemporaryDirectory() + "/portcullis-command-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let outputPath = "\(folder)/stdout"
+    let errorPath = "\(folder)/stderr"
+    let child = try SpawnedProcess(executable: executable, arguments: arguments, output: outputPath, errorOutput: errorPath)
+    guard let status = child.waitForStatus(within: timeout) else {
+        child.send(SIGKILL)
+        _ = child.waitForExit(within: .seconds(10))
+        throw ChildProcessFailure(description: "\(executable) \(arguments.joined(separator: " ")) still running after \(timeout)")
+    }
+    func text(_ path: String) -> String {
+        String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
+    }
+    return CommandOutput(
+        status: status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F),
+        standardOutput: text(outputPath),
+        standardError: text(errorPath)
+    )
 }
 
 /// A child process guarded by a watchdog: `sh` blocked reading a pipe only this process

@@ -12,8 +12,8 @@ struct BlocklistCommandTests {
         try writeConfig(RevocationGateway.yaml(blocklist: blocklist).replacingOccurrences(of: "{{UPSTREAM}}", with: "http://127.0.0.1:9"))
     }
 
-    private func run(_ command: String, _ config: String, _ extra: [String] = []) throws -> CommandResult {
-        try CommandResult.run([command, "--config", config, "--plugin-dir", BuiltPlugins.directory] + extra)
+    private func run(_ command: String, _ config: String, _ extra: [String] = []) throws -> CommandOutput {
+        try runPortcullis([command, "--config", config, "--plugin-dir", BuiltPlugins.directory] + extra)
     }
 
     @Test("check loads the plugin, calls health and prints the route table")

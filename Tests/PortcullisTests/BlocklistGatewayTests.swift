@@ -64,12 +64,9 @@ struct BlocklistGatewayTests {
     /// `chattr +i` stops writes even for root (a chmod would not, and root runs CI), on the
     /// database and its WAL; the `-shm` file stays writable, as SQLite maps it.
     private func setImmutable(_ on: Bool, _ paths: [String]) throws {
-        let chattr = Process()
-        chattr.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
-        chattr.arguments = [on ? "+i" : "-i"] + paths
-        try chattr.run()
-        chattr.waitUntilExit()
-        try #require(chattr.terminationStatus == 0, "chattr \(chattr.arguments ?? [])")
+        let arguments = [on ? "+i" : "-i"] + paths
+        let result = try runCommand("/usr/bin/chattr", arguments)
+        try #require(result.status == 0, "chattr \(arguments): \(result.standardError)")
     }
 
     @Test(

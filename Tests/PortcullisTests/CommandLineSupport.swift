@@ -1,33 +1,9 @@
 import Foundation
 import PortcullisTestSupport
 
-/// Runs the built `portcullis` executable and collects what it printed.
-struct CommandResult {
-    var status: Int32
-    var standardOutput: String
-    var standardError: String
-
-    static func run(_ arguments: [String]) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: GatewayProcess.executable)
-        process.arguments = arguments
-        // stderr goes to a file, so a chatty child never blocks on a second full pipe.
-        let errorPath = "\(NSTemporaryDirectory())/portcullis-stderr-\(UUID().uuidString)"
-        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: errorPath) }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle(forWritingAtPath: errorPath)
-        try process.run()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let errorData = FileManager.default.contents(atPath: errorPath) ?? Data()
-        return CommandResult(
-            status: process.terminationStatus,
-            standardOutput: String(decoding: outputData, as: UTF8.self),
-            standardError: String(decoding: errorData, as: UTF8.self)
-        )
-    }
+/// Runs the built `portcullis` executable with `arguments` to completion.
+func runPortcullis(_ arguments: [String]) throws -> CommandOutput {
+    try runCommand(GatewayProcess.executable, arguments)
 }
 
 /// A config file on disk for the command-line tests.

@@ -74,7 +74,7 @@ struct RedisGatewayTests {
         let token = tokens.token(ttl: .seconds(300), jti: "cli-1", now: minted)
         try await RevocationGateway.with(blocklist: blocklist(redis)) { gateway, upstream in
             let config = try writeConfig(processYAML(redis, upstream: upstream, listen: "127.0.0.1:0"))
-            let result = try CommandResult.run(["revoke", "--config", config, "--plugin-dir", BuiltPlugins.directory, "--token", token])
+            let result = try runPortcullis(["revoke", "--config", config, "--plugin-dir", BuiltPlugins.directory, "--token", token])
             #expect(result.status == 0, "\(result.standardError)")
             #expect(result.standardOutput.contains("revoked jti cli-1"))
             #expect(!result.standardOutput.contains(token) && !result.standardError.contains(token))
@@ -93,7 +93,7 @@ struct RedisGatewayTests {
         try await RevocationGateway.with(blocklist: blocklist(redis)) { gateway, upstream in
             let config = try writeConfig(processYAML(redis, upstream: upstream, listen: "127.0.0.1:0"))
             let before = tokens.token(sub: "carol", jti: "carol-1", now: TokenFactory.now - 5)
-            let result = try CommandResult.run(["revoke", "--config", config, "--plugin-dir", BuiltPlugins.directory, "--sub", "carol"])
+            let result = try runPortcullis(["revoke", "--config", config, "--plugin-dir", BuiltPlugins.directory, "--sub", "carol"])
             #expect(result.status == 0, "\(result.standardError)")
             #expect(try await status(gateway.port, token: before) == 401)
             let later = tokens.token(sub: "carol", jti: "carol-2", now: TokenFactory.now + 2)
