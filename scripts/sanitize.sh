@@ -31,14 +31,18 @@ thread)
 esac
 "$(dirname "$0")/install-deps.sh"
 swift build --build-tests --sanitize="$kind" --scratch-path "$scratch"
-# SANITIZE_GATE=reports fails only on a sanitizer report, not on a failed test: under TSan
-# everything runs several times slower, and tests with 1 s upstream timeouts then fail on time
-# alone. The log keeps every test result either way.
+# SANITIZE_GATE=reports fails only on a sanitizer report or a test process that did not finish,
+# not on a failed test: under the sanitizers everything runs several times slower, and tests with
+# 1 s upstream timeouts then fail on time alone. The log keeps every test result either way.
 if [[ ${SANITIZE_GATE:-tests} == reports ]]; then
     log="$scratch/sanitize-$kind.log"
     swift test --skip-build --sanitize="$kind" --scratch-path "$scratch" "$@" 2>&1 | tee "$log" || true
-    if grep -q -E "WARNING: ThreadSanitizer|ERROR: (Address|Leak)Sanitizer" "$log"; then
+    if grep -q -E "(WARNING|ERROR): (Address|Leak|Thread)Sanitizer" "$log"; then
         echo "sanitize.sh: $kind sanitizer reports in $log" >&2
+        exit 1
+    fi
+    if ! grep -q -E "Test run with [0-9]+ tests? .*(passed|failed)" "$log"; then
+        echo "sanitize.sh: the $kind test run did not finish (no closing summary in $log)" >&2
         exit 1
     fi
     echo "sanitize.sh: no $kind sanitizer report ($(grep -c '✘ Test .* failed' "$log" || true) tests failed, not gated)"

@@ -61,8 +61,8 @@ public final class GatewayHarness: Sendable {
             }
         } catch {
             await jwks.shutdown()
-            try? await group.shutdownGracefully()
             revocation.shutdown()
+            try? await group.shutdownGracefully()
             throw error
         }
         return GatewayHarness(server: server, admin: admin, runtime: box, jwks: jwks, group: group)
@@ -76,8 +76,9 @@ public final class GatewayHarness: Sendable {
         }
         try await admin?.close()
         await jwks.shutdown()
-        try await group.shutdownGracefully()
+        // Workers before loops, as `serve` does: a late answer needs its loop.
         runtime.runtime.revocation?.shutdown()
+        try await group.shutdownGracefully()
     }
 
     /// Runs `body` with an upstream stub and a gateway in front of it, and shuts both down

@@ -56,8 +56,10 @@ struct Serve: AsyncParsableCommand {
             listening = false  // the listeners could not be bound (logged by the service)
         }
         await jwks.shutdown()
-        try? await group.shutdownGracefully()
+        // The revocation workers stop before the loops: a check still running in the plugin
+        // (one that outlived blocklist.timeout) delivers its answer to its loop when it returns.
         box.runtime.revocation?.shutdown()
+        try? await group.shutdownGracefully()
         if !listening { throw ExitCode(2) }
     }
 
