@@ -19,6 +19,9 @@ public final class UpstreamStub: Sendable {
         /// 200 with a `Content-Length` body of `bytes` bytes, byte `i` being `i % 251`
         /// (`streamChecksum(count:)`), written in 64 KiB chunks only while the channel is writable.
         case stream(bytes: Int)
+        /// As `.stream`, but without a `Content-Length`: the body goes out chunked, one chunk
+        /// per 64 KiB write.
+        case streamChunked(bytes: Int)
         /// Waits this long after the request before sending the `.echo` answer (for 504 tests).
         case delay(Duration)
         /// This status with a small JSON body (`{"status":N}`; none for 1xx, 204 and 304).

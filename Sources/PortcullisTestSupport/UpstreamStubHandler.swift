@@ -96,8 +96,10 @@ final class UpstreamStubHandler: ChannelInboundHandler {
             writeComplete(
                 context: context, status: HTTPResponseStatus(statusCode: code), contentType: "application/json",
                 body: body, keepAlive: keepAlive)
-        case .stream(let count):
-            var headers = HTTPHeaders([("Content-Type", "application/octet-stream"), ("Content-Length", "\(count)")])
+        case .stream(let count), .streamChunked(let count):
+            var headers = HTTPHeaders([("Content-Type", "application/octet-stream")])
+            // Without a Content-Length, NIO's encoder frames an HTTP/1.1 body as chunked.
+            if case .stream = behavior { headers.add(name: "Content-Length", value: "\(count)") }
             if !keepAlive { headers.add(name: "Connection", value: "close") }
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
                 promise: nil)

@@ -128,6 +128,10 @@ struct HeadParserTests {
         #expect(try parse("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", head: true).framing == .none)
         #expect(try !parse("HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\n").keepAlive)
         #expect(throws: HeadParseError.self) { try parse("HTTP/1.1 2x0 OK\r\n\r\n") }
+        // Passed on, these would let the client frame the body differently from the gateway.
+        #expect(throws: HeadParseError.self) { try parse("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n") }
+        #expect(throws: HeadParseError.self) { try parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", head: true) }
+        #expect(throws: HeadParseError.self) { try parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n") }
     }
 }
 

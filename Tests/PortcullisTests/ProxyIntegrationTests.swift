@@ -176,6 +176,25 @@ struct ProxyIntegrationTests {
         }
     }
 
+    @Test("passes a chunked response through intact, and both connections stay in use for the next request")
+    func chunkedResponse() async throws {
+        let size = 2 * 1024 * 1024 + 17
+        try await withGateway(behavior: .streamChunked(bytes: size)) { gateway, upstream in
+            let client = try await RawHTTPClient.connect(port: gateway.port, keepBody: false)
+            for attempt in 1...2 {
+                try await client.send("GET /public HTTP/1.1\r\nHost: h\r\n\r\n")
+                let response = try await client.response(timeout: .seconds(60))
+                #expect(response.status == 200, "attempt \(attempt)")
+                #expect(response.header("Transfer-Encoding") == "chunked")
+                #expect(response.bodyBytes == size)
+                #expect(response.bodyChecksum == fnv1a(count: size))
+            }
+            #expect(try await upstream.waitForRequests(count: 2, timeout: .seconds(10)).count == 2)
+            #expect(upstream.acceptedConnections == 1)
+            await client.close()
+        }
+    }
+
     @Test("streams a 20 MB download, byte count and checksum intact")
     func streamsDownload() async throws {
         let size = 20 * 1024 * 1024

@@ -101,6 +101,14 @@ struct UpstreamFaultTests {
             (ScriptedUpstreamHandler.Script.reset, 502, "reset"),
             (.answer("SSH-2.0-OpenSSH_9.2\r\n\r\n"), 502, "protocol"),
             (.answer("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello"), 502, "protocol"),
+            (
+                .answer("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+                502, "protocol"
+            ),
+            (
+                .answer("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+                502, "protocol"
+            ),
             (.hang, 504, "timeout"),
         ] as [(ScriptedUpstreamHandler.Script, Int, String)]
     )

@@ -174,6 +174,11 @@ package enum HeadParser {
                 }
                 contentLength = length
             case .transferEncoding:
+                // Several fields would be read as one list by some clients and as the last
+                // field by others; this parser reads one.
+                guard transferEncoding == nil else {
+                    return .failure(HeadParseError(reason: "Transfer-Encoding repeated in the upstream response"))
+                }
                 transferEncoding = field.value
             case .connection:
                 forEachToken(raw, field.value) { token in
@@ -186,6 +191,11 @@ package enum HeadParser {
             default:
                 break
             }
+        }
+        // Both are passed on to the client, which might frame the body by the other one
+        // (RFC 9112 section 6.3: a possible response-splitting attempt).
+        if transferEncoding != nil && contentLength != nil {
+            return .failure(HeadParseError(reason: "both Content-Length and Transfer-Encoding from upstream"))
         }
         if let error = markConnectionNamed(raw, &response.fields) { return .failure(error) }
         if requestIsHead || status < 200 || status == 204 || status == 304 {

@@ -268,12 +268,13 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
                 }
                 state = .contentLength(remaining: remaining - count)
             case .chunked(var decoder):
-                // Chunked bytes are passed through as received; the decoder only finds the end.
-                let start = input.readerIndex
+                // Chunked bytes are passed through as received; the decoder only finds the end,
+                // reading a copy, so that what it went past can then be read off `input`.
+                var scanned = input
                 var ended = false
                 do {
                     loop: while true {
-                        switch try decoder.next(&input) {
+                        switch try decoder.next(&scanned) {
                         case .data: continue
                         case .needMore: break loop
                         case .end:
@@ -285,8 +286,8 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
                     fail(.protocol)
                     return
                 }
-                let consumed = input.readerIndex - start
-                if consumed > 0 { delegate.upstreamResponseBody(input.getSlice(at: start, length: consumed)!) }
+                let consumed = scanned.readerIndex - input.readerIndex
+                if consumed > 0 { delegate.upstreamResponseBody(input.readSlice(length: consumed)!) }  // consumed <= readableBytes
                 state = .chunked(decoder)
                 if ended {
                     buffered = input.readableBytes > 0 ? input : nil
