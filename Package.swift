@@ -195,7 +195,7 @@ if Context.environment["PORTCULLIS_FUZZ"] != nil {
             swiftSettings: [.enableExperimentalFeature("Extern")]
         )
     )
-    for name in ["FuzzJWT", "FuzzConfig", "FuzzPath", "FuzzRequestHead"] {
+    for name in ["FuzzJWT", "FuzzConfig", "FuzzPath", "FuzzRequestHead", "FuzzUpstreamResponse"] {
         package.targets.append(
             .executableTarget(
                 name: name,

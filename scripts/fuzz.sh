@@ -4,7 +4,7 @@
 #
 #   scripts/fuzz.sh [-t SECONDS] [--no-build] [TARGET...]
 #
-# TARGET is FuzzJWT, FuzzConfig, FuzzPath or FuzzRequestHead (default: all, one after the
+# TARGET is FuzzJWT, FuzzConfig, FuzzPath, FuzzRequestHead or FuzzUpstreamResponse (default: all, one after the
 # other); SECONDS defaults to 60 per target. New inputs go to a scratch corpus outside git
 # ($FUZZ_WORK/corpus/TARGET, default .build-fuzz/work), crashing inputs to
 # $FUZZ_WORK/crashes/TARGET/. Prints per target the executions and coverage; exits non-zero
@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all_targets=(FuzzJWT FuzzConfig FuzzPath FuzzRequestHead)
+all_targets=(FuzzJWT FuzzConfig FuzzPath FuzzRequestHead FuzzUpstreamResponse)
 seconds=60
 build=1
 targets=()
@@ -45,7 +45,7 @@ dictionary() {
     case "$1" in
         FuzzJWT) echo Fuzz/Dictionaries/jwt.dict ;;
         FuzzConfig) echo Fuzz/Dictionaries/yaml.dict ;;
-        FuzzRequestHead | FuzzPath) echo Fuzz/Dictionaries/http.dict ;;
+        FuzzRequestHead | FuzzUpstreamResponse | FuzzPath) echo Fuzz/Dictionaries/http.dict ;;
     esac
 }
 

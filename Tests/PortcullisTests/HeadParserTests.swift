@@ -167,6 +167,25 @@ struct ChunkedDecoderTests {
         #expect(split.data == "hello world" && split.ended)
     }
 
+    @Test("measures a passed-through body to its end, wherever the reads split it")
+    func measuresSplit() throws {
+        let body = "5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n"
+        let bytes = Array((body + "HTTP/1.1 200 OK\r\n").utf8)
+        for split in 0...bytes.count {
+            var decoder = ChunkedDecoder()
+            let first = try decoder.measure(ByteBuffer(bytes: bytes[..<split]))
+            var total = first.length
+            var ended = first.ended
+            if !ended {
+                #expect(first.length == split, "a read that does not end the body is all body")
+                let second = try decoder.measure(ByteBuffer(bytes: bytes[split...]))
+                total += second.length
+                ended = second.ended
+            }
+            #expect(ended && total == body.utf8.count, "split at \(split)")
+        }
+    }
+
     @Test(
         "refuses invalid framing",
         arguments: [

@@ -6,8 +6,8 @@ import NIOCore
 /// Refused: a size that is not hex or over 2^48, control bytes in an extension, any line
 /// ending but CRLF, data not followed by CRLF, a trailer line that is not `name: value`,
 /// trailers over 16 KiB. Trailers are checked and dropped, never forwarded.
-struct ChunkedDecoder: Sendable {
-    struct FramingError: Error, Equatable {
+package struct ChunkedDecoder: Sendable {
+    package struct FramingError: Error, Equatable {
         var reason: String
     }
 
@@ -36,12 +36,28 @@ struct ChunkedDecoder: Sendable {
     }
 
     private var state = State.size(value: 0, digits: 0)
+
+    package init() {}
     private var trailerBytes = 0
     private static let maxChunkSize = 1 << 48
     private static let maxExtensionBytes = 4096
     private static let maxTrailerBytes = 16384
 
     var isDone: Bool { state == .done }
+
+    /// For a body passed on as it arrives (an upstream's chunked response): how many of
+    /// `buffer`'s readable bytes belong to the body, and whether it ends within them. Reads
+    /// nothing off `buffer`; bytes after the end belong to the next message.
+    package mutating func measure(_ buffer: ByteBuffer) throws(FramingError) -> (length: Int, ended: Bool) {
+        var rest = buffer
+        while true {
+            switch try next(&rest) {
+            case .data: continue
+            case .needMore: return (rest.readerIndex - buffer.readerIndex, false)
+            case .end: return (rest.readerIndex - buffer.readerIndex, true)
+            }
+        }
+    }
 
     /// Consumes framing bytes from `buffer` and returns the next event.
     mutating func next(_ buffer: inout ByteBuffer) throws(FramingError) -> Event {

@@ -107,14 +107,14 @@ package struct RequestHead: Sendable {
 }
 
 /// A response head from an upstream.
-struct ResponseHead: Sendable {
+package struct ResponseHead: Sendable {
     var bytes: ByteBuffer
-    var status: Int
+    package var status: Int
     /// `HTTP/1.1 200 OK` line without CRLF.
     var statusLine: Range<Int>
     var version: HTTPVersion
     var fields: [HeaderField]
-    var framing: BodyFraming
+    package var framing: BodyFraming
     /// Upstream will keep the connection open after this response.
     var keepAlive: Bool
 }

@@ -20,7 +20,7 @@ package enum HeadParser {
         }
     }
 
-    static func parseResponse(_ head: ByteBuffer, requestIsHead: Bool) -> Result<ResponseHead, HeadParseError> {
+    package static func parseResponse(_ head: ByteBuffer, requestIsHead: Bool) -> Result<ResponseHead, HeadParseError> {
         head.withUnsafeReadableBytes { raw in
             parseResponse(raw, head: head, requestIsHead: requestIsHead)
         }

@@ -101,7 +101,7 @@ package enum HeadRewriter {
 
     /// The response head for the client: the upstream's status line and headers without
     /// hop-by-hop fields, plus `X-Request-Id` and the gateway's own connection handling.
-    static func clientResponse(
+    package static func clientResponse(
         _ head: ResponseHead, requestID: String, closeConnection: Bool, clientIsHTTP10: Bool,
         allocator: ByteBufferAllocator
     ) -> ByteBuffer {

@@ -268,28 +268,17 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
                 }
                 state = .contentLength(remaining: remaining - count)
             case .chunked(var decoder):
-                // Chunked bytes are passed through as received; the decoder only finds the end,
-                // reading a copy, so that what it went past can then be read off `input`.
-                var scanned = input
-                var ended = false
+                // Chunked bytes are passed on as received; the decoder only finds the end.
+                let body: (length: Int, ended: Bool)
                 do {
-                    loop: while true {
-                        switch try decoder.next(&scanned) {
-                        case .data: continue
-                        case .needMore: break loop
-                        case .end:
-                            ended = true
-                            break loop
-                        }
-                    }
+                    body = try decoder.measure(input)
                 } catch {
                     fail(.protocol)
                     return
                 }
-                let consumed = scanned.readerIndex - input.readerIndex
-                if consumed > 0 { delegate.upstreamResponseBody(input.readSlice(length: consumed)!) }  // consumed <= readableBytes
+                if body.length > 0 { delegate.upstreamResponseBody(input.readSlice(length: body.length)!) }  // length <= readableBytes
                 state = .chunked(decoder)
-                if ended {
+                if body.ended {
                     buffered = input.readableBytes > 0 ? input : nil
                     finish()
                     return
