@@ -128,6 +128,13 @@ struct HeadParserTests {
         #expect(try parse("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", head: true).framing == .none)
         #expect(try !parse("HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\n").keepAlive)
         #expect(throws: HeadParseError.self) { try parse("HTTP/1.1 2x0 OK\r\n\r\n") }
+        // Found by FuzzUpstreamResponse: the reason phrase is passed on, so it may not carry
+        // a NUL, a bare CR or another control byte; tab and non-ASCII are lawful.
+        for reason in ["No\u{0}t Modified", "OK\rX-Injected: 1", "O\u{1}K", "O\u{7F}K"] {
+            #expect(throws: HeadParseError.self, "\(reason.debugDescription)") { try parse("HTTP/1.1 304 \(reason)\r\n\r\n") }
+        }
+        #expect(try parse("HTTP/1.1 200 \tOK caf\u{E9}\r\nContent-Length: 0\r\n\r\n").status == 200)
+        #expect(try parse("HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n").status == 200)
         // Passed on, these would let the client frame the body differently from the gateway.
         #expect(throws: HeadParseError.self) { try parse("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n") }
         #expect(throws: HeadParseError.self) { try parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", head: true) }

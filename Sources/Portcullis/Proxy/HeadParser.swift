@@ -156,6 +156,11 @@ package enum HeadParser {
         }
         let status = (9..<12).reduce(0) { $0 * 10 + Int(raw[$1] - UInt8(ascii: "0")) }
         guard status >= 100 else { return .failure(HeadParseError(reason: "malformed status line")) }
+        // The reason phrase goes to the client as is: tab, space, visible and non-ASCII bytes
+        // only (RFC 9112 section 4), so no NUL, bare CR or other control byte rides along.
+        for index in min(13, lineEnd)..<lineEnd where raw[index] != 0x09 && (raw[index] < 0x20 || raw[index] == 0x7F) {
+            return .failure(HeadParseError(reason: "control byte in the reason phrase"))
+        }
         var fields: [HeaderField] = []
         fields.reserveCapacity(16)
         if case .failure(let error) = parseFields(raw, from: lineEnd + 2, into: &fields) { return .failure(error) }
