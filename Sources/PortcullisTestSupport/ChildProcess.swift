@@ -22,21 +22,42 @@ func closeDescriptor(_ fd: Int32) {
 
 /// A port the kernel just handed out for 127.0.0.1 and that is free again.
 public func freeLocalPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw ChildProcessFailure(description: "socket: errno \(errno)") }
-    defer { closeDescriptor(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+    let held = try RefusingLocalPort()
+    defer { held.close() }
+    return held.port
+}
+
+/// A 127.0.0.1 port bound without listening, held until `close()`: a connection to it is
+/// refused at once, and no other socket can take the port meanwhile (as one could take a port
+/// from `freeLocalPort()` that a test means to keep dead).
+public final class RefusingLocalPort: Sendable {
+    private let descriptor: Int32
+    public let port: Int
+
+    public init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw ChildProcessFailure(description: "socket: errno \(errno)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
         }
+        guard bound else {
+            let code = errno
+            closeDescriptor(fd)
+            throw ChildProcessFailure(description: "bind: errno \(code)")
+        }
+        descriptor = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
     }
-    guard bound else { throw ChildProcessFailure(description: "bind: errno \(errno)") }
-    return Int(UInt16(bigEndian: address.sin_port))
+
+    public func close() {
+        closeDescriptor(descriptor)
+    }
 }
 
 /// A child started with `posix_spawn`, with every signal unblocked and at its default action.

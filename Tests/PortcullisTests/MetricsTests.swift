@@ -13,10 +13,11 @@ struct MetricsTests {
     /// A gateway with an admin listener, the memory blocklist, the `api` route, and a route
     /// to an upstream nobody listens on.
     private func withGateway(_ body: (GatewayHarness, UpstreamStub) async throws -> Void) async throws {
-        let dead = try freeLocalPort()
+        let dead = try RefusingLocalPort()
+        defer { dead.close() }
         var yaml = "admin:\n  listen: 127.0.0.1:0\n" + RevocationGateway.yaml(blocklist: "plugin: memory")
         yaml = yaml.replacingOccurrences(
-            of: "upstreams:\n", with: "upstreams:\n  dead:\n    url: http://127.0.0.1:\(dead)\n    connect_timeout: 2s\n"
+            of: "upstreams:\n", with: "upstreams:\n  dead:\n    url: http://127.0.0.1:\(dead.port)\n    connect_timeout: 2s\n"
         )
         yaml = yaml.replacingOccurrences(
             of: "routes:\n", with: "routes:\n  - name: gone\n    path: /gone\n    upstream: dead\n    auth: none\n"
