@@ -36,12 +36,12 @@ package struct ChunkedDecoder: Sendable {
     }
 
     private var state = State.size(value: 0, digits: 0)
-
-    package init() {}
     private var trailerBytes = 0
     private static let maxChunkSize = 1 << 48
     private static let maxExtensionBytes = 4096
     private static let maxTrailerBytes = 16384
+
+    package init() {}
 
     var isDone: Bool { state == .done }
 
