@@ -53,7 +53,8 @@ struct WebSocketTests {
             #expect(response.header("Connection") == "Upgrade")
             #expect(response.header("Sec-WebSocket-Accept") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
             #expect(response.header("X-Request-Id")?.count == 32)
-            let handshake = try #require(upstream.observed.requests.first)
+            // NIO's upgrader sends the 101 before it calls the pipeline hook that records it.
+            let handshake = try #require(try await upstream.wait { !$0.requests.isEmpty }.requests.first)
             #expect(handshake.uri == "/api/chat")
             #expect(handshake.header("Upgrade") == "websocket")
             #expect(handshake.header("Connection") == "Upgrade")
