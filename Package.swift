@@ -190,7 +190,7 @@ if Context.environment["PORTCULLIS_FUZZ"] != nil {
     package.targets.append(
         .target(
             name: "PortcullisFuzzSupport",
-            dependencies: ["Portcullis"],
+            dependencies: ["Portcullis", .product(name: "NIOCore", package: "swift-nio")],
             path: "Fuzz/Support",
             swiftSettings: [.enableExperimentalFeature("Extern")]
         )

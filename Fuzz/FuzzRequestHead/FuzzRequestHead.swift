@@ -44,16 +44,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 }
 
 private func checkUpstreamHead(_ out: ByteBuffer, framing: BodyFraming) {
-    let bytes = Array(out.readableBytesView)
-    precondition(!bytes.contains(0), "NUL in the upstream head")
-    for (index, byte) in bytes.enumerated() {
-        if byte == 0x0D { precondition(index + 1 < bytes.count && bytes[index + 1] == 0x0A, "bare CR in the upstream head") }
-        if byte == 0x0A { precondition(index > 0 && bytes[index - 1] == 0x0D, "bare LF in the upstream head") }
-    }
-    var scanner = HeadScanner()
-    precondition(
-        scanner.scan(out, limit: .max) == .complete(length: out.readableBytes),
-        "the upstream head does not end at its first empty line")
+    requireWellFormedHead(out, side: "upstream")
     switch HeadParser.parseRequest(out) {
     case .failure(let error):
         preconditionFailure("the upstream head does not parse (\(error)):\n\(String(buffer: out))")

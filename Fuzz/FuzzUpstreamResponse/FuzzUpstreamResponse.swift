@@ -32,16 +32,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 }
 
 private func checkClientHead(_ out: ByteBuffer, like head: ResponseHead, requestIsHead: Bool) {
-    let bytes = Array(out.readableBytesView)
-    precondition(!bytes.contains(0), "NUL in the client head")
-    for (index, byte) in bytes.enumerated() {
-        if byte == 0x0D { precondition(index + 1 < bytes.count && bytes[index + 1] == 0x0A, "bare CR in the client head") }
-        if byte == 0x0A { precondition(index > 0 && bytes[index - 1] == 0x0D, "bare LF in the client head") }
-    }
-    var scanner = HeadScanner()
-    precondition(
-        scanner.scan(out, limit: .max) == .complete(length: out.readableBytes),
-        "the client head does not end at its first empty line")
+    requireWellFormedHead(out, side: "client")
     switch HeadParser.parseResponse(out, requestIsHead: requestIsHead) {
     case .failure(let error):
         preconditionFailure("the client head does not parse (\(error)):\n\(String(buffer: out))")
