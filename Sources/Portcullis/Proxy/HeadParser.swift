@@ -156,9 +156,9 @@ package enum HeadParser {
         }
         let status = (9..<12).reduce(0) { $0 * 10 + Int(raw[$1] - UInt8(ascii: "0")) }
         guard status >= 100 else { return .failure(HeadParseError(reason: "malformed status line")) }
-        // The reason phrase goes to the client as is: tab, space, visible and non-ASCII bytes
-        // only (RFC 9112 section 4), so no NUL, bare CR or other control byte rides along.
-        for index in min(13, lineEnd)..<lineEnd where raw[index] != 0x09 && (raw[index] < 0x20 || raw[index] == 0x7F) {
+        // The reason phrase goes to the client as is: the bytes of a field value only (RFC 9112
+        // section 4), so no NUL, bare CR or other control byte rides along.
+        for index in min(13, lineEnd)..<lineEnd where !HeaderNames.isValueByte(raw[index]) {
             return .failure(HeadParseError(reason: "control byte in the reason phrase"))
         }
         var fields: [HeaderField] = []
