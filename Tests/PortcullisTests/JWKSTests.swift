@@ -113,6 +113,14 @@ struct JWKSTests {
         gateway.jwks.statistics(forIssuer: Self.issuer)
     }
 
+    /// Waits for the first "jwks_url fetch failed" warning. A round logs its failures after it
+    /// has counted them, so the failure count includes it by then.
+    private func fetchFailure(loggedIn recorder: LogRecorder) async -> LogRecorder.Entry? {
+        let isFailure: (LogRecorder.Entry) -> Bool = { $0.message.hasPrefix("jwks_url fetch failed") }
+        guard await eventually({ recorder.recorded.contains(where: isFailure) }) else { return nil }
+        return recorder.recorded.first(where: isFailure)
+    }
+
     /// Waits until the gateway has installed `count` successful fetches.
     private func fetched(_ gateway: GatewayHarness, _ count: Int) async -> Bool {
         await eventually { statistics(gateway).fetchSuccesses >= count }
@@ -243,11 +251,11 @@ struct JWKSTests {
             case .connectionClosed: server.answer(with: .close)
             case .serverStopped: try await server.shutdown()
             }
-            #expect(await eventually { statistics(gateway).fetchFailures >= 1 })
+            let failed = await fetchFailure(loggedIn: recorder)
+            #expect(statistics(gateway).fetchFailures >= 1)
             // Fetches of one issuer run one after another: every success before the failure
             // is counted by now (a loaded machine may have refreshed once more before the outage).
             let successes = statistics(gateway).fetchSuccesses
-            let failed = recorder.recorded.first { $0.message.hasPrefix("jwks_url fetch failed") }
             #expect(failed?.message == "jwks_url fetch failed; the last good key set stays in use")
             #expect(failed?.metadata["portcullis.reason"]?.contains("within") == false, "a refused connection fails at once")
             #expect(try await get(gateway, token).status == 200)
@@ -299,9 +307,9 @@ struct JWKSTests {
         let recorder = LogRecorder()
         try await withGateway(serving: answer, settings: settings, logger: recorder.logger()) { gateway, server in
             try await server.waitForRequests(count: 1)
-            #expect(await eventually { statistics(gateway).fetchFailures >= 1 })
+            let failed = await fetchFailure(loggedIn: recorder)
+            #expect(statistics(gateway).fetchFailures >= 1)
             #expect(statistics(gateway).fetchSuccesses == 0)
-            let failed = recorder.recorded.first { $0.message.hasPrefix("jwks_url fetch failed") }
             #expect(failed?.message == "jwks_url fetch failed; the issuer has no keys from it yet")
             #expect(failed?.metadata["portcullis.reason"] == reason)
             #expect(try await readiness(gateway).status == 503)
@@ -319,14 +327,14 @@ struct JWKSTests {
             #expect(await fetched(gateway, 1))
             server.answer(with: .status(503))
             #expect(try await get(gateway, Self.stranger.token(kid: "k3")).status == 401)
-            #expect(await eventually { statistics(gateway).fetchFailures >= 1 })
+            let failedLine = try #require(await fetchFailure(loggedIn: recorder))
+            #expect(statistics(gateway).fetchFailures >= 1)
 
             let fetchedLine = try #require(recorder.recorded.first { $0.message == "jwks_url fetched" })
             #expect(fetchedLine.level == .info)
             #expect(fetchedLine.metadata["portcullis.issuer"] == Self.issuer)
             #expect(fetchedLine.metadata["portcullis.jwks_url"] == server.url)
             #expect(fetchedLine.metadata["portcullis.keys"] == "2")
-            let failedLine = try #require(recorder.recorded.first { $0.message.hasPrefix("jwks_url fetch failed") })
             #expect(failedLine.level == .warning)
             #expect(failedLine.message == "jwks_url fetch failed; the last good key set stays in use")
             #expect(failedLine.metadata["portcullis.reason"] == "HTTP status 503")
