@@ -138,6 +138,7 @@ public final class JWKSFetcher: Sendable {
 
     /// Per issuer with a `jwks_url` (now or earlier since the start): fetches and unknown-`kid`
     /// refetches so far.
+    ///
     /// Read under the lock a round installs its keys in, so a count of successes never runs
     /// ahead of the keys it counts.
     public var statistics: [String: JWKSStatistics] {
